@@ -1,0 +1,322 @@
+import type { ResumeMode } from '../triggers/types.js';
+import { iso, json, type Queryable } from './db.js';
+
+export const DISPATCH_STATUSES = ['pending', 'in_flight', 'succeeded', 'dead'] as const;
+export type DispatchStatus = (typeof DISPATCH_STATUSES)[number];
+
+export interface NewDispatchRow {
+  id: string;
+  eventId: string;
+  workflowId: string;
+  nodeId: string;
+  kind: string;
+  userId: string;
+  triggerData: Record<string, unknown>;
+  resumeMode: ResumeMode;
+  /** Claimed at insert by this process (status in_flight) or left for any dispatcher (pending). */
+  claimToken: string | null;
+  leaseUntil: string | null;
+  now: string;
+}
+
+/** A dispatch claimed by this process, with everything needed to call the engine. */
+export interface ClaimedDispatch {
+  id: string;
+  eventId: string;
+  workflowId: string;
+  nodeId: string;
+  kind: string;
+  userId: string;
+  resumeMode: ResumeMode;
+  attempts: number;
+  claimToken: string;
+  /** The event payload merged with the per-trigger additions. */
+  triggerData: Record<string, unknown>;
+}
+
+export interface DispatchRecord {
+  id: string;
+  eventId: string;
+  workflowId: string;
+  nodeId: string;
+  kind: string;
+  userId: string;
+  status: DispatchStatus;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  lastHttpStatus: number | null;
+  executionId: string | null;
+  resumed: boolean;
+  resumeOutcome: string | null;
+  resumeMode: ResumeMode;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export async function insertDispatches(q: Queryable, rows: readonly NewDispatchRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await q.query(
+    `INSERT INTO dispatches (id, event_id, workflow_id, trigger_node_id, kind, user_id, trigger_data, resume_mode,
+       status, attempts, next_attempt_at, lease_until, claim_token, created_at, updated_at)
+     SELECT x.id, x.event_id, x.workflow_id, x.node_id, x.kind, x.user_id, x.trigger_data, x.resume_mode,
+       CASE WHEN x.claim_token IS NULL THEN 'pending' ELSE 'in_flight' END,
+       CASE WHEN x.claim_token IS NULL THEN 0 ELSE 1 END,
+       x.now, x.lease_until, x.claim_token, x.now, x.now
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, event_id uuid, workflow_id text, node_id text, kind text,
+       user_id text, trigger_data jsonb, resume_mode text, claim_token uuid, lease_until timestamptz,
+       now timestamptz)
+     ON CONFLICT (event_id, workflow_id, trigger_node_id) DO NOTHING`,
+    [
+      json(
+        rows.map((d) => ({
+          id: d.id,
+          event_id: d.eventId,
+          workflow_id: d.workflowId,
+          node_id: d.nodeId,
+          kind: d.kind,
+          user_id: d.userId,
+          trigger_data: d.triggerData,
+          resume_mode: d.resumeMode,
+          claim_token: d.claimToken,
+          lease_until: d.leaseUntil,
+          now: d.now,
+        })),
+      ),
+    ],
+  );
+}
+
+/**
+ * Claims due dispatches: pending ones whose time has come, and in-flight ones whose lease ran out (their
+ * dispatcher died). SKIP LOCKED lets several dispatchers claim side by side without waiting on each other.
+ */
+export async function claimDue(
+  q: Queryable,
+  opts: { now: string; leaseUntil: string; limit: number; claimToken: string },
+): Promise<ClaimedDispatch[]> {
+  const r = await q.query<{
+    id: string;
+    event_id: string;
+    workflow_id: string;
+    trigger_node_id: string;
+    kind: string;
+    user_id: string;
+    resume_mode: ResumeMode;
+    attempts: number;
+    trigger_data: Record<string, unknown>;
+    payload: Record<string, unknown>;
+  }>(
+    `WITH due AS (
+       SELECT id FROM dispatches
+       WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'in_flight' AND lease_until <= $1)
+       ORDER BY next_attempt_at
+       LIMIT $3
+       FOR UPDATE SKIP LOCKED
+     ), claimed AS (
+       UPDATE dispatches d SET status = 'in_flight', attempts = d.attempts + 1, lease_until = $2,
+         claim_token = $4, updated_at = $1
+       FROM due WHERE d.id = due.id
+       RETURNING d.id, d.event_id, d.workflow_id, d.trigger_node_id, d.kind, d.user_id, d.resume_mode, d.attempts,
+         d.trigger_data
+     )
+     SELECT c.*, e.payload FROM claimed c JOIN events e ON e.id = c.event_id`,
+    [opts.now, opts.leaseUntil, opts.limit, opts.claimToken],
+  );
+  return r.rows.map((x) => ({
+    id: x.id,
+    eventId: x.event_id,
+    workflowId: x.workflow_id,
+    nodeId: x.trigger_node_id,
+    kind: x.kind,
+    userId: x.user_id,
+    resumeMode: x.resume_mode,
+    attempts: x.attempts,
+    claimToken: opts.claimToken,
+    triggerData: { ...x.payload, ...x.trigger_data },
+  }));
+}
+
+export interface DispatchUpdate {
+  id: string;
+  claimToken: string;
+  status: 'pending' | 'succeeded' | 'dead';
+  nextAttemptAt: string | null;
+  executionId: string | null;
+  resumed: boolean;
+  resumeOutcome: string | null;
+  lastErrorCode: string | null;
+  lastError: string | null;
+  lastHttpStatus: number | null;
+  now: string;
+}
+
+/**
+ * Records outcomes of engine calls, many per statement. The claim token fences a dispatcher whose lease
+ * expired: its late write changes nothing once another dispatcher has claimed the row.
+ */
+export async function completeDispatches(q: Queryable, updates: readonly DispatchUpdate[]): Promise<number> {
+  if (updates.length === 0) return 0;
+  const r = await q.query(
+    `UPDATE dispatches d SET status = x.status,
+       next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
+       lease_until = NULL, claim_token = NULL,
+       execution_id = COALESCE(x.execution_id, d.execution_id),
+       resumed = x.resumed OR d.resumed,
+       resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
+       last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
+       updated_at = x.now,
+       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
+       execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
+       last_http_status integer, now timestamptz)
+     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
+    [
+      json(
+        updates.map((u) => ({
+          id: u.id,
+          claim_token: u.claimToken,
+          status: u.status,
+          next_attempt_at: u.nextAttemptAt,
+          execution_id: u.executionId,
+          resumed: u.resumed,
+          resume_outcome: u.resumeOutcome,
+          last_error_code: u.lastErrorCode,
+          last_error: u.lastError,
+          last_http_status: u.lastHttpStatus,
+          now: u.now,
+        })),
+      ),
+    ],
+  );
+  return r.rowCount;
+}
+
+/** Gives claims back (graceful shutdown) so another dispatcher can take them at once. */
+export async function releaseClaims(
+  q: Queryable,
+  claimTokens: readonly string[],
+  now: string,
+): Promise<number> {
+  if (claimTokens.length === 0) return 0;
+  const r = await q.query(
+    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
+       attempts = GREATEST(attempts - 1, 0), updated_at = $2
+     WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
+    [claimTokens, now],
+  );
+  return r.rowCount;
+}
+
+/** With embedded PGlite no other process can hold a claim, so every in-flight row is an orphan at start. */
+export async function releaseAllClaims(q: Queryable, now: string): Promise<number> {
+  const r = await q.query(
+    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $1,
+       updated_at = $1
+     WHERE status = 'in_flight'`,
+    [now],
+  );
+  return r.rowCount;
+}
+
+const RECORD_COLUMNS = `id, event_id, workflow_id, trigger_node_id, kind, user_id, status, attempts, next_attempt_at,
+  last_error_code, last_error, last_http_status, execution_id, resumed, resume_outcome, resume_mode, created_at,
+  updated_at, completed_at`;
+
+function toRecord(x: Record<string, unknown>): DispatchRecord {
+  return {
+    id: String(x.id),
+    eventId: String(x.event_id),
+    workflowId: String(x.workflow_id),
+    nodeId: String(x.trigger_node_id),
+    kind: String(x.kind),
+    userId: String(x.user_id),
+    status: x.status as DispatchStatus,
+    attempts: Number(x.attempts),
+    nextAttemptAt: x.status === 'pending' ? iso(x.next_attempt_at) : null,
+    lastErrorCode: (x.last_error_code as string | null) ?? null,
+    lastError: (x.last_error as string | null) ?? null,
+    lastHttpStatus: (x.last_http_status as number | null) ?? null,
+    executionId: (x.execution_id as string | null) ?? null,
+    resumed: Boolean(x.resumed),
+    resumeOutcome: (x.resume_outcome as string | null) ?? null,
+    resumeMode: x.resume_mode as ResumeMode,
+    createdAt: iso(x.created_at) ?? '',
+    updatedAt: iso(x.updated_at) ?? '',
+    completedAt: iso(x.completed_at),
+  };
+}
+
+export async function getDispatch(q: Queryable, id: string): Promise<DispatchRecord | undefined> {
+  const r = await q.query<Record<string, unknown>>(`SELECT ${RECORD_COLUMNS} FROM dispatches WHERE id = $1`, [
+    id,
+  ]);
+  return r.rows[0] ? toRecord(r.rows[0]) : undefined;
+}
+
+export async function listDispatches(
+  q: Queryable,
+  f: {
+    status?: DispatchStatus | undefined;
+    workflowId?: string | undefined;
+    userId?: string | undefined;
+    eventIds?: readonly string[] | undefined;
+    limit: number;
+  },
+): Promise<DispatchRecord[]> {
+  const r = await q.query<Record<string, unknown>>(
+    `SELECT ${RECORD_COLUMNS} FROM dispatches
+     WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR workflow_id = $2)
+       AND ($3::text IS NULL OR user_id = $3) AND ($4::uuid[] IS NULL OR event_id = ANY($4::uuid[]))
+     ORDER BY created_at DESC, id DESC LIMIT $5`,
+    [f.status ?? null, f.workflowId ?? null, f.userId ?? null, f.eventIds ?? null, f.limit],
+  );
+  return r.rows.map(toRecord);
+}
+
+/** Puts dead dispatches back in the queue with a fresh attempt budget. */
+export async function replayDead(
+  q: Queryable,
+  f: {
+    ids?: readonly string[] | undefined;
+    workflowId?: string | undefined;
+    userId?: string | undefined;
+    now: string;
+  },
+): Promise<string[]> {
+  const r = await q.query<{ id: string }>(
+    `UPDATE dispatches SET status = 'pending', attempts = 0, next_attempt_at = $4, completed_at = NULL,
+       updated_at = $4
+     WHERE status = 'dead' AND ($1::uuid[] IS NULL OR id = ANY($1::uuid[]))
+       AND ($2::text IS NULL OR workflow_id = $2) AND ($3::text IS NULL OR user_id = $3)
+     RETURNING id`,
+    [f.ids ?? null, f.workflowId ?? null, f.userId ?? null, f.now],
+  );
+  return r.rows.map((x) => x.id);
+}
+
+/** Backlog figures for health and metrics; each count reads a partial index, never the whole table. */
+export async function dispatchStats(
+  q: Queryable,
+  now: string,
+): Promise<{ pending: number; due: number; inFlight: number; dead: number; oldestDueAt: string | null }> {
+  const r = await q.query<Record<string, unknown>>(
+    `SELECT
+       (SELECT count(*) FROM dispatches WHERE status = 'pending')::int AS pending,
+       (SELECT count(*) FROM dispatches WHERE status = 'pending' AND next_attempt_at <= $1)::int AS due,
+       (SELECT count(*) FROM dispatches WHERE status = 'in_flight')::int AS in_flight,
+       (SELECT count(*) FROM dispatches WHERE status = 'dead')::int AS dead,
+       (SELECT min(next_attempt_at) FROM dispatches WHERE status = 'pending' AND next_attempt_at <= $1) AS oldest_due`,
+    [now],
+  );
+  const x = r.rows[0] ?? {};
+  return {
+    pending: Number(x.pending ?? 0),
+    due: Number(x.due ?? 0),
+    inFlight: Number(x.in_flight ?? 0),
+    dead: Number(x.dead ?? 0),
+    oldestDueAt: iso(x.oldest_due),
+  };
+}

@@ -1,0 +1,125 @@
+import { iso, json, type Queryable } from './db.js';
+
+export interface NewEventRow {
+  id: string;
+  kind: string;
+  idempotencyKey: string;
+  indexKey: string;
+  payload: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  receivedAt: string;
+  matchedCount: number;
+}
+
+export interface EventRecord {
+  id: string;
+  kind: string;
+  idempotencyKey: string;
+  indexKey: string | null;
+  payload: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  receivedAt: string;
+  matchedCount: number;
+}
+
+/** Inserts events, skipping idempotency keys already stored; returns the ids that were inserted. */
+export async function insertEvents(q: Queryable, rows: readonly NewEventRow[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const r = await q.query<{ id: string }>(
+    `INSERT INTO events (id, kind, idempotency_key, index_key, payload, meta, received_at, matched_count)
+     SELECT x.id, x.kind, x.idempotency_key, x.index_key, x.payload, x.meta, x.received_at, x.matched_count
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, kind text, idempotency_key text, index_key text, payload jsonb,
+       meta jsonb, received_at timestamptz, matched_count integer)
+     ON CONFLICT (idempotency_key) DO NOTHING
+     RETURNING id`,
+    [
+      json(
+        rows.map((e) => ({
+          id: e.id,
+          kind: e.kind,
+          idempotency_key: e.idempotencyKey,
+          index_key: e.indexKey,
+          payload: e.payload,
+          meta: e.meta,
+          received_at: e.receivedAt,
+          matched_count: e.matchedCount,
+        })),
+      ),
+    ],
+  );
+  return new Set(r.rows.map((x) => x.id));
+}
+
+export async function findEventIdsByKeys(
+  q: Queryable,
+  keys: readonly string[],
+): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  const r = await q.query<{ id: string; idempotency_key: string }>(
+    'SELECT id, idempotency_key FROM events WHERE idempotency_key = ANY($1::text[])',
+    [keys],
+  );
+  return new Map(r.rows.map((x) => [x.idempotency_key, x.id]));
+}
+
+interface Row {
+  id: string;
+  kind: string;
+  idempotency_key: string;
+  index_key: string | null;
+  payload: Record<string, unknown>;
+  meta: Record<string, unknown>;
+  received_at: unknown;
+  matched_count: number;
+}
+
+function toRecord(r: Row): EventRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    idempotencyKey: r.idempotency_key,
+    indexKey: r.index_key,
+    payload: r.payload,
+    meta: r.meta,
+    receivedAt: iso(r.received_at) ?? '',
+    matchedCount: r.matched_count,
+  };
+}
+
+export async function getEvent(q: Queryable, id: string): Promise<EventRecord | undefined> {
+  const r = await q.query<Row>('SELECT * FROM events WHERE id = $1', [id]);
+  return r.rows[0] ? toRecord(r.rows[0]) : undefined;
+}
+
+/**
+ * Events, newest first. With a workflow or user filter only events routed to that workflow/user are
+ * listed (through their dispatches).
+ */
+export async function listEvents(
+  q: Queryable,
+  f: {
+    workflowId?: string | undefined;
+    userId?: string | undefined;
+    kind?: string | undefined;
+    before?: string | undefined;
+    limit: number;
+  },
+): Promise<EventRecord[]> {
+  const scoped = f.workflowId !== undefined || f.userId !== undefined;
+  const r = await q.query<Row>(
+    `SELECT e.* FROM events e
+     WHERE ($1::text IS NULL OR e.kind = $1)
+       AND ($2::timestamptz IS NULL OR e.received_at < $2)
+       AND (NOT $5::boolean OR EXISTS (
+         SELECT 1 FROM dispatches d WHERE d.event_id = e.id
+           AND ($3::text IS NULL OR d.workflow_id = $3) AND ($4::text IS NULL OR d.user_id = $4)))
+     ORDER BY e.received_at DESC, e.id DESC LIMIT $6`,
+    [f.kind ?? null, f.before ?? null, f.workflowId ?? null, f.userId ?? null, scoped, f.limit],
+  );
+  return r.rows.map(toRecord);
+}
+
+/** Adds notes to an event after it was stored (e.g. a later explanation). */
+export async function mergeEventMeta(q: Queryable, id: string, meta: Record<string, unknown>): Promise<void> {
+  await q.query('UPDATE events SET meta = meta || $2::jsonb WHERE id = $1', [id, json(meta)]);
+}

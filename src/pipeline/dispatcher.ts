@@ -1,0 +1,373 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Config } from '../config.js';
+import { type Db, ts } from '../db/db.js';
+import {
+  type ClaimedDispatch,
+  claimDue,
+  completeDispatches,
+  type DispatchUpdate,
+  releaseClaims,
+} from '../db/dispatches.sql.js';
+import { type EngineClient, EngineError, RESUMABLE_STATUSES } from '../engine/client.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+
+export interface DispatchOutcome {
+  status: 'succeeded' | 'pending' | 'dead';
+  executionId: string | null;
+  resumed: boolean;
+  errorCode: string | null;
+  error: string | null;
+}
+
+/** Where a routed event should go instead of a new execution, when a paused execution waits for it. */
+export interface ResumeTarget {
+  executionId: string;
+  interactionId: string | null;
+  /** Called after the engine accepted the resume (e.g. to close a correlated wait). */
+  onResumed?: () => Promise<void>;
+}
+
+/**
+ * Finds the execution a dispatch should resume, by resume mode. 'latest' is built in; 'correlated' is
+ * supplied by the human-in-the-loop module.
+ */
+export type ResumeResolver = (d: ClaimedDispatch) => Promise<ResumeTarget | null>;
+
+type Delivery = { executionId: string; resumed: boolean; resumeOutcome: string | null };
+
+/**
+ * Delivers the outbox to the engine. Rows arrive two ways: handed over in-process right after the ingest
+ * commit (claimed at insert, so the first engine call needs no extra query), and by polling for due rows
+ * (retries, rows of replicas that died, rows this process had no room for). Outcomes are written in
+ * batches, fenced by the claim token.
+ */
+export class Dispatcher {
+  private readonly queue: ClaimedDispatch[] = [];
+  private active = 0;
+  private reserved = 0;
+  private readonly waiters = new Map<string, ((o: DispatchOutcome) => void)[]>();
+  private pendingUpdates: DispatchUpdate[] = [];
+  private flushing: Promise<void> | null = null;
+  private pollTimer: TimerHandle | null = null;
+  private polling = false;
+  private running = false;
+  private readonly idle = new Set<() => void>();
+  private readonly resolvers = new Map<string, ResumeResolver>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      engine: EngineClient;
+      config: Config['dispatch'];
+      logger: Logger;
+      metrics: Metrics;
+    },
+  ) {
+    this.resolvers.set('latest', (d) => this.latestWaiting(d));
+  }
+
+  setResumeResolver(mode: 'correlated', resolver: ResumeResolver): void {
+    this.resolvers.set(mode, resolver);
+  }
+
+  get leaseMs(): number {
+    return this.deps.config.leaseMs;
+  }
+
+  private get capacity(): number {
+    return this.deps.config.concurrency * 4;
+  }
+
+  /** Reserves room for up to n dispatches to be claimed at insert; returns how many may be. */
+  reserve(n: number): number {
+    if (!this.running) return 0;
+    const free = Math.max(0, this.capacity - this.queue.length - this.active - this.reserved);
+    const k = Math.min(n, free);
+    this.reserved += k;
+    return k;
+  }
+
+  /** Returns an unused reservation (the ingest transaction failed or claimed fewer). */
+  unreserve(n: number): void {
+    this.reserved = Math.max(0, this.reserved - n);
+  }
+
+  /** Takes dispatches claimed at insert, after their transaction committed. */
+  accept(claimed: readonly ClaimedDispatch[], reservedCount: number): void {
+    this.unreserve(reservedCount);
+    this.queue.push(...claimed);
+    this.pump();
+  }
+
+  /** Resolves with the outcome of the dispatch's next engine call on this process, or undefined on timeout. */
+  waitFor(id: string, timeoutMs: number): Promise<DispatchOutcome | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const timer = this.deps.clock.setTimer(() => {
+        if (done) return;
+        done = true;
+        const list = this.waiters.get(id)?.filter((f) => f !== finish);
+        if (list?.length) this.waiters.set(id, list);
+        else this.waiters.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      const finish = (o: DispatchOutcome) => {
+        if (done) return;
+        done = true;
+        timer.cancel();
+        resolve(o);
+      };
+      const list = this.waiters.get(id) ?? [];
+      list.push(finish);
+      this.waiters.set(id, list);
+    });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedulePoll(0);
+  }
+
+  /** Polls now (after a replay, or when a test moved the clock). */
+  kick(): void {
+    if (this.running) this.schedulePoll(0);
+  }
+
+  /**
+   * Stops claiming, lets engine calls under way finish (bounded by the engine timeout), gives unstarted
+   * claims back and writes every outcome.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.pollTimer?.cancel();
+    this.pollTimer = null;
+    const unstarted = this.queue.splice(0);
+    const tokens = [...new Set(unstarted.map((d) => d.claimToken))];
+    if (this.active > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    await this.flush();
+    if (tokens.length > 0) {
+      // Tokens are per claim batch; a batch partly delivered keeps its finished rows (already written).
+      await releaseClaims(this.deps.db, tokens, ts(this.deps.clock.now())).catch((err) =>
+        this.deps.logger.warn({ err }, 'could not release claims; their leases will expire'),
+      );
+    }
+  }
+
+  stats(): { queued: number; active: number } {
+    return { queued: this.queue.length, active: this.active };
+  }
+
+  private schedulePoll(ms: number): void {
+    this.pollTimer?.cancel();
+    this.pollTimer = this.deps.clock.setTimer(() => void this.poll(), ms);
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.running || this.polling) return;
+    this.polling = true;
+    let claimedFull = false;
+    try {
+      const free = this.capacity - this.queue.length - this.active - this.reserved;
+      if (free > 0) {
+        const now = this.deps.clock.now();
+        const limit = Math.min(free, 500);
+        const claimed = await claimDue(this.deps.db, {
+          now: ts(now),
+          leaseUntil: ts(now + this.deps.config.leaseMs),
+          limit,
+          claimToken: randomUUID(),
+        });
+        if (claimed.length > 0) {
+          this.queue.push(...claimed);
+          this.pump();
+        }
+        claimedFull = claimed.length === limit;
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'claiming due dispatches failed; will retry');
+    } finally {
+      this.polling = false;
+      if (this.running) this.schedulePoll(claimedFull ? 0 : this.deps.config.pollIntervalMs);
+    }
+  }
+
+  private pump(): void {
+    while (this.active < this.deps.config.concurrency && this.queue.length > 0) {
+      const d = this.queue.shift()!;
+      this.active++;
+      this.deps.metrics.dispatchBacklog.set(this.queue.length + this.active);
+      void this.handle(d).finally(() => {
+        this.active--;
+        this.deps.metrics.dispatchBacklog.set(this.queue.length + this.active);
+        if (this.active === 0 && this.queue.length === 0) {
+          for (const f of this.idle) f();
+          this.idle.clear();
+        }
+        this.pump();
+      });
+    }
+  }
+
+  private async handle(d: ClaimedDispatch): Promise<void> {
+    const { clock, config, metrics, logger } = this.deps;
+    let update: DispatchUpdate;
+    let outcome: DispatchOutcome;
+    try {
+      const r = await this.deliver(d);
+      const now = clock.now();
+      update = {
+        id: d.id,
+        claimToken: d.claimToken,
+        status: 'succeeded',
+        nextAttemptAt: null,
+        executionId: r.executionId,
+        resumed: r.resumed,
+        resumeOutcome: r.resumeOutcome,
+        lastErrorCode: null,
+        lastError: null,
+        lastHttpStatus: null,
+        now: ts(now),
+      };
+      outcome = {
+        status: 'succeeded',
+        executionId: r.executionId,
+        resumed: r.resumed,
+        errorCode: null,
+        error: null,
+      };
+      metrics.dispatchOutcomes.inc({ outcome: r.resumed ? 'resumed' : 'succeeded', code: '' });
+    } catch (err) {
+      const e =
+        err instanceof EngineError
+          ? err
+          : new EngineError('SCHED_INTERNAL', (err as Error)?.message ?? String(err), { retryable: true });
+      if (!(err instanceof EngineError))
+        logger.error({ err, dispatch_id: d.id }, 'dispatch failed unexpectedly');
+      const dead = !e.retryable || d.attempts >= config.maxAttempts;
+      const now = clock.now();
+      update = {
+        id: d.id,
+        claimToken: d.claimToken,
+        status: dead ? 'dead' : 'pending',
+        nextAttemptAt: dead ? null : ts(now + this.backoff(d.attempts, e.retryAfterMs)),
+        executionId: null,
+        resumed: false,
+        resumeOutcome: (err as { resumeOutcome?: string }).resumeOutcome ?? null,
+        lastErrorCode: e.code,
+        lastError: e.message.slice(0, 1000),
+        lastHttpStatus: e.httpStatus ?? null,
+        now: ts(now),
+      };
+      outcome = {
+        status: update.status as 'pending' | 'dead',
+        executionId: null,
+        resumed: false,
+        errorCode: e.code,
+        error: e.message,
+      };
+      metrics.dispatchOutcomes.inc({ outcome: dead ? 'dead' : 'retry', code: e.code });
+      logger[dead ? 'warn' : 'debug'](
+        { dispatch_id: d.id, workflow_id: d.workflowId, attempts: d.attempts, code: e.code, err: e.message },
+        dead ? 'dispatch is dead' : 'dispatch will be retried',
+      );
+    }
+    this.pendingUpdates.push(update);
+    void this.flush();
+    const list = this.waiters.get(d.id);
+    if (list) {
+      this.waiters.delete(d.id);
+      for (const f of list) f(outcome);
+    }
+  }
+
+  private async deliver(d: ClaimedDispatch): Promise<Delivery> {
+    const { engine, metrics } = this.deps;
+    let resumeOutcome: string | null = null;
+    const resolver = this.resolvers.get(d.resumeMode);
+    if (resolver) {
+      const target = await resolver(d);
+      if (target) {
+        const end = metrics.engineLatency.startTimer({ operation: 'resume' });
+        const r = await engine
+          .resume(
+            target.executionId,
+            { resume_data: d.triggerData, interaction_id: target.interactionId },
+            d.id,
+          )
+          .finally(end);
+        if (r === 'resumed') {
+          await target.onResumed?.();
+          return { executionId: target.executionId, resumed: true, resumeOutcome: 'resumed' };
+        }
+        // Engine v2 has no resume route (contract.md §4.3): run a new execution and say so on the row.
+        resumeOutcome = 'SCHED_RESUME_NOT_FOUND';
+      }
+    }
+    const end = metrics.engineLatency.startTimer({ operation: 'execute' });
+    try {
+      const { executionId } = await engine
+        .execute({
+          workflowId: d.workflowId,
+          userId: d.userId,
+          triggerType: d.kind,
+          triggerData: d.triggerData,
+          startFromNode: d.nodeId,
+          idempotencyKey: d.id,
+        })
+        .finally(end);
+      return { executionId, resumed: false, resumeOutcome };
+    } catch (err) {
+      if (resumeOutcome && err && typeof err === 'object') Object.assign(err, { resumeOutcome });
+      throw err;
+    }
+  }
+
+  /** 'latest' mode: the most recent execution of the workflow waiting for a human, if any. */
+  private async latestWaiting(d: ClaimedDispatch): Promise<ResumeTarget | null> {
+    const end = this.deps.metrics.engineLatency.startTimer({ operation: 'list_executions' });
+    const list = await this.deps.engine.listExecutions(d.workflowId, 50).finally(end);
+    const waiting = list
+      .filter((e) => RESUMABLE_STATUSES.has(e.status))
+      .sort((a, b) => b.startTime - a.startTime)[0];
+    return waiting ? { executionId: waiting.id, interactionId: null } : null;
+  }
+
+  /** Exponential back-off with equal jitter, never below the engine's Retry-After. */
+  private backoff(attempts: number, retryAfterMs: number | undefined): number {
+    const { backoffBaseMs, backoffCapMs } = this.deps.config;
+    const exp = Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    const jittered = exp / 2 + Math.random() * (exp / 2);
+    return Math.round(Math.max(jittered, Math.min(retryAfterMs ?? 0, 3_600_000)));
+  }
+
+  /** Writes finished outcomes; on a database error keeps them and tries again. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      try {
+        while (this.pendingUpdates.length > 0) {
+          const batch = this.pendingUpdates.splice(0, 1000);
+          try {
+            await completeDispatches(this.deps.db, batch);
+          } catch (err) {
+            this.pendingUpdates.unshift(...batch);
+            this.deps.logger.warn({ err }, 'writing dispatch outcomes failed; retrying');
+            await this.deps.clock.sleep(500);
+            if (!this.running && this.active === 0) {
+              // Shutting down with the database gone: the leases expire and the rows are delivered again.
+              return;
+            }
+          }
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
+  }
+}

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import { type Db, type Queryable, ts } from '../db/db.js';
+import { type ClaimedDispatch, insertDispatches, type NewDispatchRow } from '../db/dispatches.sql.js';
+import { findEventIdsByKeys, insertEvents, type NewEventRow } from '../db/events.sql.js';
+import { findByIds, findByIndexKeys } from '../db/triggers.sql.js';
+import { AppError, appError, SQLSTATE, sqlState } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Registry } from '../triggers/registry.js';
+import type { InboundEvent, TriggerRow } from '../triggers/types.js';
+import type { Dispatcher } from './dispatcher.js';
+
+export interface RoutingDecision {
+  workflow_id: string;
+  trigger_node_id: string;
+  matched: boolean;
+  reason?: string;
+}
+
+export interface IngestOutcome {
+  eventId: string;
+  duplicate: boolean;
+  matched: number;
+  dispatches: { id: string; workflowId: string; nodeId: string }[];
+  routing: RoutingDecision[];
+}
+
+export interface DirectedEvent extends InboundEvent {
+  /** Aim the event at these triggers (a cron fire, "run now") instead of looking up its index key. */
+  triggerIds?: readonly string[];
+  /**
+   * Extra writes of the ingress, run inside the ingest transaction once the event row is new (not a
+   * duplicate): e.g. the GitHub delivery record, so it commits or rolls back with the event.
+   */
+  onStored?: (q: Queryable, eventId: string) => Promise<void>;
+}
+
+interface Pending {
+  event: DirectedEvent;
+  resolve: (o: IngestOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Routed {
+  p: Pending;
+  eventId: string;
+  routing: RoutingDecision[];
+  matches: { trigger: TriggerRow; triggerData: Record<string, unknown> }[];
+}
+
+/**
+ * The durable half of the pipeline: routes events and writes them with their dispatches in one
+ * transaction, then answers. Requests that arrive while a transaction is committing wait for the next
+ * one and share it (group commit), so throughput is not bounded by one flush per event, and an idle
+ * service adds no delay.
+ */
+export class Ingestor {
+  private readonly queue: Pending[] = [];
+  private running = 0;
+  private stopped = false;
+  private readonly drained = new Set<() => void>();
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      registry: Registry;
+      dispatcher: Dispatcher;
+      logger: Logger;
+      metrics: Metrics;
+      maxBatch: number;
+    },
+  ) {}
+
+  /** Stores the event (unless its idempotency key is known), routes it, and resolves once committed. */
+  ingest(event: DirectedEvent): Promise<IngestOutcome> {
+    if (this.stopped) return Promise.reject(appError('SCHED_SHUTTING_DOWN'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      this.drain();
+    });
+  }
+
+  /** Refuses new events and waits for the transactions under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.running > 0 || this.queue.length > 0) await new Promise<void>((r) => this.drained.add(r));
+  }
+
+  private drain(): void {
+    while (this.running < this.deps.db.parallelism && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.deps.maxBatch);
+      this.running++;
+      void this.commitBatch(batch).finally(() => {
+        this.running--;
+        if (this.running === 0 && this.queue.length === 0) {
+          for (const f of this.drained) f();
+          this.drained.clear();
+        }
+        this.drain();
+      });
+    }
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    try {
+      await this.commit(batch);
+    } catch (err) {
+      if (batch.length > 1) {
+        // One bad event must not fail its neighbours: commit each on its own.
+        for (const p of batch) await this.commitBatch([p]);
+        return;
+      }
+      batch[0]?.reject(this.storageError(err));
+    }
+  }
+
+  private storageError(err: unknown): unknown {
+    if (err instanceof AppError) return err;
+    const state = sqlState(err);
+    if (
+      state === SQLSTATE.untranslatableCharacter ||
+      state === SQLSTATE.characterNotInRepertoire ||
+      state === SQLSTATE.invalidTextRepresentation
+    ) {
+      return appError(
+        'SCHED_UNSUPPORTED_PAYLOAD',
+        'the payload holds a character PostgreSQL cannot store (\\u0000)',
+      );
+    }
+    this.deps.logger.error({ err }, 'storing events failed');
+    return appError('SCHED_DATABASE_UNAVAILABLE', 'the event could not be stored; retry later', undefined, {
+      cause: err,
+    });
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const { db, clock, dispatcher, metrics } = this.deps;
+    const started = performance.now();
+    let reserved = 0;
+    const claimToken = randomUUID();
+    const claimed: ClaimedDispatch[] = [];
+    const results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[] = [];
+    try {
+      await db.tx(async (q) => {
+        claimed.length = 0;
+        results.length = 0;
+        dispatcher.unreserve(reserved);
+        reserved = 0;
+        const now = clock.now();
+        const routed = await this.route(q, batch, results);
+        const eventRows: NewEventRow[] = routed.map((r) => ({
+          id: r.eventId,
+          kind: r.p.event.kind,
+          idempotencyKey: r.p.event.idempotencyKey,
+          indexKey: r.p.event.indexKey,
+          payload: r.p.event.payload,
+          meta: { ...(r.p.event.meta ?? {}), routing: r.routing },
+          receivedAt: ts(r.p.event.receivedAt),
+          matchedCount: r.matches.length,
+        }));
+        const inserted = await insertEvents(q, eventRows);
+        const duplicates = routed.filter((r) => !inserted.has(r.eventId));
+        const existing = await findEventIdsByKeys(
+          q,
+          duplicates.map((r) => r.p.event.idempotencyKey),
+        );
+        const fresh = routed.filter((r) => inserted.has(r.eventId));
+        const total = fresh.reduce((n, r) => n + r.matches.length, 0);
+        reserved = dispatcher.reserve(total);
+        const leaseUntil = ts(now + dispatcher.leaseMs);
+        const dispatchRows: NewDispatchRow[] = [];
+        let claimBudget = reserved;
+        for (const r of fresh) {
+          const ids: IngestOutcome['dispatches'] = [];
+          for (const m of r.matches) {
+            const id = randomUUID();
+            const claim = claimBudget > 0;
+            if (claim) claimBudget--;
+            dispatchRows.push({
+              id,
+              eventId: r.eventId,
+              workflowId: m.trigger.workflowId,
+              nodeId: m.trigger.nodeId,
+              kind: m.trigger.kind,
+              userId: m.trigger.userId,
+              triggerData: m.triggerData,
+              resumeMode: m.trigger.resumeMode,
+              claimToken: claim ? claimToken : null,
+              leaseUntil: claim ? leaseUntil : null,
+              now: ts(now),
+            });
+            if (claim) {
+              claimed.push({
+                id,
+                eventId: r.eventId,
+                workflowId: m.trigger.workflowId,
+                nodeId: m.trigger.nodeId,
+                kind: m.trigger.kind,
+                userId: m.trigger.userId,
+                resumeMode: m.trigger.resumeMode,
+                attempts: 1,
+                claimToken,
+                triggerData: { ...r.p.event.payload, ...m.triggerData },
+              });
+            }
+            ids.push({ id, workflowId: m.trigger.workflowId, nodeId: m.trigger.nodeId });
+          }
+          results.push({
+            p: r.p,
+            outcome: {
+              eventId: r.eventId,
+              duplicate: false,
+              matched: r.matches.length,
+              dispatches: ids,
+              routing: r.routing,
+            },
+          });
+        }
+        for (const r of duplicates) {
+          results.push({
+            p: r.p,
+            outcome: {
+              eventId: existing.get(r.p.event.idempotencyKey) ?? r.eventId,
+              duplicate: true,
+              matched: 0,
+              dispatches: [],
+              routing: [],
+            },
+          });
+        }
+        await insertDispatches(q, dispatchRows);
+        for (const r of fresh) await r.p.event.onStored?.(q, r.eventId);
+      });
+    } catch (err) {
+      dispatcher.unreserve(reserved);
+      throw err;
+    }
+    metrics.ingestBatchSize.observe(batch.length);
+    metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);
+    dispatcher.accept(claimed, reserved);
+    for (const r of results) {
+      if (r.outcome) {
+        const kind = r.p.event.kind;
+        if (r.outcome.duplicate) metrics.eventsDuplicate.inc({ kind });
+        else {
+          metrics.eventsReceived.inc({ kind });
+          if (r.outcome.dispatches.length)
+            metrics.dispatchesCreated.inc({ kind }, r.outcome.dispatches.length);
+        }
+        r.p.resolve(r.outcome);
+      } else {
+        const code = r.error instanceof AppError ? r.error.code : 'SCHED_INTERNAL';
+        metrics.eventsRejected.inc({ kind: r.p.event.kind, code });
+        r.p.reject(r.error);
+      }
+    }
+  }
+
+  /**
+   * Phase one (index key or trigger id lookup, inside the transaction so an undeploy that committed is
+   * seen at once), then each kind's admission check and matcher.
+   */
+  private async route(
+    q: Queryable,
+    batch: Pending[],
+    results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[],
+  ): Promise<Routed[]> {
+    const { registry } = this.deps;
+    const keyed = new Map<string, { kind: string; indexKey: string }>();
+    const ids = new Set<string>();
+    for (const p of batch) {
+      if (p.event.triggerIds) for (const id of p.event.triggerIds) ids.add(id);
+      else
+        keyed.set(`${p.event.kind}\u0000${p.event.indexKey}`, {
+          kind: p.event.kind,
+          indexKey: p.event.indexKey,
+        });
+    }
+    const [byKey, byId] = await Promise.all([
+      findByIndexKeys(q, [...keyed.values()]),
+      findByIds(q, [...ids]),
+    ]);
+    const candidatesByKey = new Map<string, TriggerRow[]>();
+    for (const t of byKey) {
+      const k = `${t.kind}\u0000${t.indexKey}`;
+      const list = candidatesByKey.get(k) ?? [];
+      list.push(t);
+      candidatesByKey.set(k, list);
+    }
+    const byIdMap = new Map(byId.map((t) => [t.id, t]));
+    const seenKeys = new Set<string>();
+    const routed: Routed[] = [];
+    for (const p of batch) {
+      const ev = p.event;
+      const kind = registry.get(ev.kind);
+      if (!kind) {
+        results.push({ p, error: appError('SCHED_INTERNAL', `no trigger kind ${ev.kind}`) });
+        continue;
+      }
+      const candidates = ev.triggerIds
+        ? ev.triggerIds.flatMap((id) => {
+            const t = byIdMap.get(id);
+            return t && t.kind === ev.kind ? [t] : [];
+          })
+        : (candidatesByKey.get(`${ev.kind}\u0000${ev.indexKey}`) ?? []);
+      const refusal = kind.admit?.(ev, candidates);
+      if (refusal) {
+        results.push({ p, error: refusal });
+        continue;
+      }
+      const routing: RoutingDecision[] = [];
+      const matches: Routed['matches'] = [];
+      // A second copy of a key in one batch is a duplicate of the first, not a second event.
+      const duplicateInBatch = seenKeys.has(ev.idempotencyKey);
+      seenKeys.add(ev.idempotencyKey);
+      if (!duplicateInBatch) {
+        for (const t of candidates) {
+          if (!t.enabled || t.status !== 'active') {
+            routing.push({
+              workflow_id: t.workflowId,
+              trigger_node_id: t.nodeId,
+              matched: false,
+              reason: 'trigger is paused',
+            });
+            continue;
+          }
+          let decision: ReturnType<typeof kind.match>;
+          try {
+            decision = kind.match(t.config, ev, t);
+          } catch (err) {
+            // Filters fail closed: an error in a matcher is a non-match with its reason recorded.
+            decision = { matched: false, reason: `matcher error: ${(err as Error).message}` };
+          }
+          if (decision.matched) {
+            routing.push({ workflow_id: t.workflowId, trigger_node_id: t.nodeId, matched: true });
+            matches.push({ trigger: t, triggerData: decision.triggerData ?? {} });
+          } else {
+            routing.push({
+              workflow_id: t.workflowId,
+              trigger_node_id: t.nodeId,
+              matched: false,
+              reason: decision.reason,
+            });
+          }
+        }
+      }
+      routed.push({ p, eventId: randomUUID(), routing, matches });
+    }
+    return routed;
+  }
+}
