@@ -72,6 +72,19 @@ const schema = {
   WEBHOOK_BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1_048_576),
   INGEST_MAX_BATCH: int(1, 10_000).default(500),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+  // --- GITHUB (src/triggers/github) ---
+  GITHUB_WEBHOOK_SECRET: optionalString,
+  GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'must be the numeric App id').optional()),
+  GITHUB_APP_PRIVATE_KEY: optionalString,
+  GITHUB_API_URL: url.default('https://api.github.com'),
+  // --- SLACK and human-in-the-loop (src/triggers/slack, src/hil) ---
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_ID: optionalString,
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_API_URL: url.default('https://slack.com/api/'),
+  CREDENTIALS_KEY: optionalString,
+  HIL_LOOKBACK_SECONDS: int(0, 86_400).default(300),
+  // --- CRON (src/triggers/cron) ---
 };
 
 const configSchema = z
@@ -138,6 +151,22 @@ const configSchema = z
       webhookBodyLimit: c.WEBHOOK_BODY_LIMIT_BYTES,
       ingestMaxBatch: c.INGEST_MAX_BATCH,
       shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+      github: {
+        webhookSecret: c.GITHUB_WEBHOOK_SECRET,
+        appId: c.GITHUB_APP_ID,
+        // Multi-line PEM keys often arrive with literal \n in environment files.
+        appPrivateKey: c.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, '\n'),
+        apiUrl: c.GITHUB_API_URL.replace(/\/+$/, ''),
+      },
+      slack: {
+        signingSecret: c.SLACK_SIGNING_SECRET,
+        appId: c.SLACK_APP_ID,
+        botToken: c.SLACK_BOT_TOKEN,
+        apiUrl: c.SLACK_API_URL.endsWith('/') ? c.SLACK_API_URL : `${c.SLACK_API_URL}/`,
+      },
+      credentialsKey: c.CREDENTIALS_KEY,
+      hil: { lookbackSeconds: c.HIL_LOOKBACK_SECONDS },
+      cron: {},
     };
   });
 
