@@ -27,11 +27,10 @@ async function main(): Promise<void> {
   }
   await startServices(services);
   const app = await buildApp(services);
-  await app.listen({ port: config.port, host: config.host });
+  const address = await app.listen({ port: config.port, host: config.host });
   log.info(
     {
-      port: config.port,
-      host: config.host,
+      address,
       database: services.db.dialect,
       locks: services.locks.kind,
       engine: config.engineUrl,
