@@ -7,7 +7,7 @@ describe('error catalogue', () => {
   new Registry(); // registers the kinds' codes
   const documented = new Map<string, number>();
   for (const m of readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8').matchAll(
-    /^\| `([A-Z0-9_]+)` \| (\d{3}) \|/gm,
+    /^\|\s*`([A-Z0-9_]+)`\s*\|\s*(\d{3})\s*\|/gm,
   )) {
     documented.set(m[1]!, Number(m[2]));
   }
