@@ -1,0 +1,258 @@
+/**
+ * bench/ingest: signed webhook deliveries per second through the full durable path (verify → route →
+ * event + dispatch committed → 202; the engine stand-in is called afterwards), on PGlite and on
+ * PostgreSQL, next to a bare Fastify echo route, plus ack latency at a fixed 1,000 requests/s.
+ *
+ *   npm run bench:ingest -- [--duration 30] [--connections 100] [--rate 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
+ *
+ * Each request is a 1.5 KB GitHub-like JSON body with a unique Standard Webhooks id and signature, so
+ * none is deduplicated. Results go to stdout and bench/results/ingest-<timestamp>.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { openPglite } from '../../src/db/pglite.js';
+import { signStandardWebhook } from '../../src/triggers/webhook/verify.js';
+import { StubEngine } from '../../tools/stubEngine.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '100' },
+    rate: { type: 'string', default: '1000' },
+    pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
+    only: { type: 'string' },
+  },
+});
+const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+const RATE = Number(args.rate);
+const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+
+const BODY = JSON.stringify({
+  ref: 'refs/heads/main',
+  before: 'a'.repeat(40),
+  after: 'b'.repeat(40),
+  repository: { id: 123456, full_name: 'octo-org/hello-world', private: false, owner: { login: 'octo-org', id: 1 } },
+  pusher: { name: 'octocat', email: 'octocat@example.com' },
+  sender: { login: 'octocat', id: 583231, type: 'User' },
+  commits: Array.from({ length: 3 }, (_, i) => ({
+    id: randomBytes(20).toString('hex'),
+    message: `Commit number ${i} with a reasonably descriptive message`,
+    timestamp: '2026-11-27T10:00:00Z',
+    author: { name: 'Octo Cat', email: 'octocat@example.com' },
+    added: [`src/feature_${i}.ts`],
+    modified: ['README.md', `src/module_${i}/index.ts`],
+    removed: [],
+  })),
+  head_commit: { id: 'c'.repeat(40), message: 'Merge pull request #42' },
+});
+
+interface Proc {
+  proc: ChildProcess;
+  url: string;
+  pid: number;
+}
+
+function start(cmd: string[], env: Record<string, string>, ready: RegExp): Promise<Proc> {
+  const proc = spawn(process.execPath, cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer) => {
+      out += c;
+      const m = ready.exec(out);
+      if (m?.[1]) resolve({ proc, url: m[1], pid: proc.pid! });
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', (c) => (out += c));
+    proc.on('exit', (code) => reject(new Error(`exited ${code}:\n${out}`)));
+  });
+}
+
+async function stop(p: Proc): Promise<void> {
+  if (p.proc.exitCode !== null) return;
+  const done = new Promise((r) => p.proc.once('exit', r));
+  p.proc.kill('SIGTERM');
+  await done;
+}
+
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+let seq = 0;
+function load(url: string, pathname: string, opts: { duration: number; rate?: number; signed: boolean }) {
+  const prefix = randomBytes(4).toString('hex');
+  return autocannon({
+    url,
+    connections: opts.rate ? Math.min(CONNECTIONS, 50) : CONNECTIONS,
+    duration: opts.duration,
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: pathname,
+        setupRequest: (req: Record<string, unknown>) => {
+          const id = `msg_${prefix}_${seq++}`;
+          const ts = Math.floor(Date.now() / 1000);
+          return {
+            ...req,
+            body: BODY,
+            headers: {
+              'content-type': 'application/json',
+              ...(opts.signed
+                ? { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, BODY) }
+                : {}),
+            },
+          };
+        },
+      },
+    ],
+  });
+}
+
+type Result = Awaited<ReturnType<typeof autocannon>>;
+const summary = (r: Result) => ({
+  requests_per_s: Math.round(r.requests.average),
+  total_2xx: r['2xx'],
+  non_2xx: r.non2xx,
+  errors: r.errors,
+  timeouts: r.timeouts,
+  latency_ms: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+});
+
+async function runBackend(name: string, env: Record<string, string>, countEvents: () => Promise<number>) {
+  const engine = new StubEngine();
+  const engineUrl = await engine.start();
+  const svc = await start(
+    ['--import', 'tsx', 'src/main.ts'],
+    { PORT: '0', LOG_LEVEL: 'info', WORKFLOW_ENGINE_URL: engineUrl, DISPATCH_CONCURRENCY: '128', ...env },
+    /"address":"(http:\/\/[^"]+)"/,
+  );
+  let acked = 0;
+  let result: Record<string, unknown>;
+  try {
+    const spec = {
+      metadata: { id: 'bench', name: 'bench', created_by: 'bench', created_time: 0 },
+      nodes: [
+        {
+          id: 'hook',
+          type: 'TRIGGER',
+          subtype: 'WEBHOOK',
+          configurations: { webhook_path: '/webhook/bench', authentication: 'signature', auth_token: SECRET, resume_mode: 'never' },
+        },
+      ],
+      connections: [],
+    };
+    const dep = await fetch(`${svc.url}/api/v1/deployment/workflows/bench/deploy`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workflow_spec: spec }),
+    });
+    if (dep.status !== 200) throw new Error(`deploy failed: ${await dep.text()}`);
+    const warm = await load(svc.url, '/api/v1/public/webhook/bench', { duration: WARMUP, signed: true });
+    const cpu0 = cpuSeconds(svc.pid);
+    const t0 = Date.now();
+    const max = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, signed: true });
+    const cpu = (cpuSeconds(svc.pid) - cpu0) / ((Date.now() - t0) / 1000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, rate: RATE, signed: true });
+    acked = warm['2xx'] + max['2xx'] + fixed['2xx'];
+    // Let the outbox drain before stopping, so delivery can be checked too.
+    const deadline = Date.now() + 120_000;
+    while (engine.keyCounts.size < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    result = {
+      backend: name,
+      max_throughput: { ...summary(max), service_cpu_cores: Math.round(cpu * 100) / 100 },
+      fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+    };
+  } finally {
+    await stop(svc);
+    await engine.stop();
+  }
+  const stored = await countEvents();
+  return {
+    ...result,
+    durability: {
+      acked_2xx: acked,
+      events_stored: stored,
+      delivered_to_engine: engine.keyCounts.size,
+      duplicate_deliveries: engine.duplicateKeys().length,
+    },
+  };
+}
+
+async function main() {
+  const results: Record<string, unknown>[] = [];
+  const only = args.only?.split(',');
+  if (!only || only.includes('echo')) {
+    const echo = await start(['--import', 'tsx', 'bench/ingest/echo.ts'], { PORT: '0' }, /"address":"(http:\/\/[^"]+)"/);
+    try {
+      await load(echo.url, '/echo', { duration: WARMUP, signed: false });
+      const max = await load(echo.url, '/echo', { duration: DURATION, signed: false });
+      const fixed = await load(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
+      results.push({ backend: 'bare fastify echo', max_throughput: summary(max), fixed_rate: { target_per_s: RATE, ...summary(fixed) } });
+    } finally {
+      await stop(echo);
+    }
+    console.log(JSON.stringify(results.at(-1), null, 2));
+  }
+  if (!only || only.includes('pglite')) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bench-ingest-'));
+    try {
+      results.push(
+        await runBackend('pglite', { DATA_DIR: dir }, async () => {
+          // The service has stopped and released the data directory: count what it stored.
+          const db = await openPglite({ dataDir: dir });
+          try {
+            const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
+            return r.rows[0]?.n ?? 0;
+          } finally {
+            await db.close();
+          }
+        }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    console.log(JSON.stringify(results.at(-1), null, 2));
+  }
+  if (!only || only.includes('postgres')) {
+    const schema = `bench_${randomBytes(3).toString('hex')}`;
+    const client = new pg.Client({ connectionString: args.pg });
+    await client.connect();
+    try {
+      results.push(
+        await runBackend('postgres', { DATABASE_URL: args.pg!, DATABASE_SCHEMA: schema }, async () => {
+          const r = await client.query(`SELECT count(*)::int AS n FROM ${schema}.events`);
+          return r.rows[0].n as number;
+        }),
+      );
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await client.end();
+    }
+    console.log(JSON.stringify(results.at(-1), null, 2));
+  }
+  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+  const file = path.join(ROOT, 'bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ args, node: process.version, cpus: cpus().length, results }, null, 2));
+  console.log(`written ${file}`);
+}
+
+await main();
