@@ -1,0 +1,68 @@
+import { json, type Queryable } from './db.js';
+import type { NewDispatchRow } from './dispatches.sql.js';
+import type { NewEventRow } from './events.sql.js';
+
+/**
+ * The inbox write: events and their dispatches in ONE statement (atomic on its own, so the common path
+ * needs no explicit transaction and a single round trip). An idempotency key already stored inserts
+ * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted.
+ */
+export async function writeInbox(
+  q: Queryable,
+  events: readonly NewEventRow[],
+  dispatches: readonly NewDispatchRow[],
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const r = await q.query<{ id: string }>(
+    `WITH ev AS (
+       INSERT INTO events (id, kind, idempotency_key, index_key, payload, meta, received_at, matched_count)
+       SELECT x.id, x.kind, x.idempotency_key, x.index_key, x.payload, x.meta, x.received_at, x.matched_count
+       FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, kind text, idempotency_key text, index_key text,
+         payload jsonb, meta jsonb, received_at timestamptz, matched_count integer)
+       ON CONFLICT (idempotency_key) DO NOTHING
+       RETURNING id
+     ), d AS (
+       INSERT INTO dispatches (id, event_id, workflow_id, trigger_node_id, kind, user_id, trigger_data, resume_mode,
+         status, attempts, next_attempt_at, lease_until, claim_token, created_at, updated_at)
+       SELECT x.id, x.event_id, x.workflow_id, x.node_id, x.kind, x.user_id, x.trigger_data, x.resume_mode,
+         CASE WHEN x.claim_token IS NULL THEN 'pending' ELSE 'in_flight' END,
+         CASE WHEN x.claim_token IS NULL THEN 0 ELSE 1 END,
+         x.now, x.lease_until, x.claim_token, x.now, x.now
+       FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, event_id uuid, workflow_id text, node_id text, kind text,
+         user_id text, trigger_data jsonb, resume_mode text, claim_token uuid, lease_until timestamptz,
+         now timestamptz)
+       WHERE x.event_id IN (SELECT id FROM ev)
+     )
+     SELECT id FROM ev`,
+    [
+      json(
+        events.map((e) => ({
+          id: e.id,
+          kind: e.kind,
+          idempotency_key: e.idempotencyKey,
+          index_key: e.indexKey,
+          payload: e.payload,
+          meta: e.meta,
+          received_at: e.receivedAt,
+          matched_count: e.matchedCount,
+        })),
+      ),
+      json(
+        dispatches.map((d) => ({
+          id: d.id,
+          event_id: d.eventId,
+          workflow_id: d.workflowId,
+          node_id: d.nodeId,
+          kind: d.kind,
+          user_id: d.userId,
+          trigger_data: d.triggerData,
+          resume_mode: d.resumeMode,
+          claim_token: d.claimToken,
+          lease_until: d.leaseUntil,
+          now: d.now,
+        })),
+      ),
+    ],
+  );
+  return new Set(r.rows.map((x) => x.id));
+}
