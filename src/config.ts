@@ -77,14 +77,31 @@ const schema = {
   GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'must be the numeric App id').optional()),
   GITHUB_APP_PRIVATE_KEY: optionalString,
   GITHUB_API_URL: url.default('https://api.github.com'),
+  GITHUB_API_TIMEOUT_MS: int(100, 9_000).default(5_000),
   // --- SLACK and human-in-the-loop (src/triggers/slack, src/hil) ---
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_ID: optionalString,
   SLACK_BOT_TOKEN: optionalString,
   SLACK_API_URL: url.default('https://slack.com/api/'),
-  CREDENTIALS_KEY: optionalString,
+  SLACK_BODY_LIMIT_BYTES: int(1_024, 10 * 1024 * 1024).default(524_288),
+  // 32 bytes for AES-256-GCM: 64 hex characters, or base64 / base64url (`openssl rand -base64 32`).
+  CREDENTIALS_KEY: optionalString.pipe(
+    z
+      .string()
+      .trim()
+      .regex(
+        /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/,
+        'must be 32 bytes: 64 hex characters or base64 (openssl rand -base64 32)',
+      )
+      .optional(),
+  ),
   HIL_LOOKBACK_SECONDS: int(0, 86_400).default(300),
   // --- CRON (src/triggers/cron) ---
+  CRON_MISFIRE_GRACE_MS: int(0, 86_400_000).default(60_000),
+  CRON_CLAIM_LEASE_MS: int(1_000, 3_600_000).default(15_000),
+  CRON_LOCK_WAIT_MS: int(100, 600_000).default(2_000),
+  CRON_RECONCILE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  CRON_FIRE_RETENTION_DAYS: int(1, 3_650).default(30),
 };
 
 const configSchema = z
@@ -157,16 +174,28 @@ const configSchema = z
         // Multi-line PEM keys often arrive with literal \n in environment files.
         appPrivateKey: c.GITHUB_APP_PRIVATE_KEY?.replace(/\\n/g, '\n'),
         apiUrl: c.GITHUB_API_URL.replace(/\/+$/, ''),
+        // Budget for API calls a delivery waits for (changed files), well inside GitHub's 10 s deadline.
+        apiTimeoutMs: c.GITHUB_API_TIMEOUT_MS,
       },
       slack: {
         signingSecret: c.SLACK_SIGNING_SECRET,
         appId: c.SLACK_APP_ID,
         botToken: c.SLACK_BOT_TOKEN,
         apiUrl: c.SLACK_API_URL.endsWith('/') ? c.SLACK_API_URL : `${c.SLACK_API_URL}/`,
+        bodyLimit: c.SLACK_BODY_LIMIT_BYTES,
       },
       credentialsKey: c.CREDENTIALS_KEY,
       hil: { lookbackSeconds: c.HIL_LOOKBACK_SECONDS },
-      cron: {},
+      cron: {
+        // A fire later than this (stall, downtime) goes to its trigger's catch-up policy.
+        misfireGraceMs: c.CRON_MISFIRE_GRACE_MS,
+        // A claimed fire not stored as an event within this is taken over by any replica.
+        claimLeaseMs: c.CRON_CLAIM_LEASE_MS,
+        // With REDIS_URL: how long a replica that lost a tick's lock waits before checking the claims.
+        lockWaitMs: c.CRON_LOCK_WAIT_MS,
+        reconcileIntervalMs: c.CRON_RECONCILE_INTERVAL_MS,
+        fireRetentionDays: c.CRON_FIRE_RETENTION_DAYS,
+      },
     };
   });
 

@@ -1,3 +1,5 @@
+import { HIL_ERRORS } from './hil/errors.js';
+
 /**
  * The error catalogue. Every error the service returns or stops on has a stable code listed here and in
  * docs/errors.md (test/errors.test.ts checks both directions). Kinds add their own codes through
@@ -56,7 +58,8 @@ export const CORE_ERRORS = {
 export type CoreErrorCode = keyof typeof CORE_ERRORS;
 
 /** Every code, core and per kind. Filled by registerErrors() from the kind registry at import time. */
-const catalogue = new Map<string, ErrorSpec>(Object.entries(CORE_ERRORS));
+// Areas that are not trigger kinds (human-in-the-loop) list their codes in their own folder.
+const catalogue = new Map<string, ErrorSpec>([...Object.entries(CORE_ERRORS), ...Object.entries(HIL_ERRORS)]);
 
 export function registerErrors(errors: Record<string, ErrorSpec>): void {
   for (const [code, spec] of Object.entries(errors)) {

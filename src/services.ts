@@ -10,6 +10,7 @@ import { openPglite } from './db/pglite.js';
 import { openPostgres } from './db/postgres.js';
 import { Deployer } from './deploy/deployer.js';
 import { createEngineClient, type EngineClient } from './engine/client.js';
+import { Hil } from './hil/hil.js';
 import { createLockManager, type LockManager } from './locks/locks.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -34,6 +35,7 @@ export interface Services {
   readonly ingestor: Ingestor;
   readonly deployer: Deployer;
   readonly runtimes: Runtimes;
+  readonly hil: Hil;
 }
 
 export interface ServiceOverrides {
@@ -86,6 +88,8 @@ export async function createServices(config: Config, o: ServiceOverrides = {}): 
     maxBatch: config.ingestMaxBatch,
   });
   const runtimes = new Runtimes({ db, registry, logger });
+  const hil = new Hil({ db, clock, registry, dispatcher, logger, metrics, config: config.hil });
+  dispatcher.setResumeResolver('correlated', hil.resolver);
   let services: Services | undefined;
   const deployer = new Deployer({
     db,
@@ -111,6 +115,7 @@ export async function createServices(config: Config, o: ServiceOverrides = {}): 
     ingestor,
     deployer,
     runtimes,
+    hil,
   };
   return services;
 }
@@ -126,6 +131,7 @@ export async function startServices(s: Services): Promise<void> {
     if (released) s.logger.info({ released }, 'claims left by a previous process were released');
   }
   s.dispatcher.start();
+  s.hil.start();
   await s.runtimes.start(s);
 }
 
@@ -133,6 +139,7 @@ export async function startServices(s: Services): Promise<void> {
 export async function stopServices(s: Services, opts: { closeDb?: boolean } = {}): Promise<void> {
   await s.ingestor.stop();
   await s.runtimes.stop();
+  await s.hil.stop();
   await s.dispatcher.stop();
   await s.engine.close();
   await s.locks.close();

@@ -42,7 +42,12 @@ const BODY = JSON.stringify({
   ref: 'refs/heads/main',
   before: 'a'.repeat(40),
   after: 'b'.repeat(40),
-  repository: { id: 123456, full_name: 'octo-org/hello-world', private: false, owner: { login: 'octo-org', id: 1 } },
+  repository: {
+    id: 123456,
+    full_name: 'octo-org/hello-world',
+    private: false,
+    owner: { login: 'octo-org', id: 1 },
+  },
   pusher: { name: 'octocat', email: 'octocat@example.com' },
   sender: { login: 'octocat', id: 583231, type: 'User' },
   commits: Array.from({ length: 3 }, (_, i) => ({
@@ -64,7 +69,11 @@ interface Proc {
 }
 
 function start(cmd: string[], env: Record<string, string>, ready: RegExp): Promise<Proc> {
-  const proc = spawn(process.execPath, cmd, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, cmd, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (c: Buffer) => {
@@ -107,7 +116,7 @@ function load(url: string, pathname: string, opts: { duration: number; rate?: nu
       {
         method: 'POST',
         path: pathname,
-        setupRequest: (req: Record<string, unknown>) => {
+        setupRequest: (req: autocannon.Request) => {
           const id = `msg_${prefix}_${seq++}`;
           const ts = Math.floor(Date.now() / 1000);
           return {
@@ -116,7 +125,11 @@ function load(url: string, pathname: string, opts: { duration: number; rate?: nu
             headers: {
               'content-type': 'application/json',
               ...(opts.signed
-                ? { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': signStandardWebhook(SECRET, id, ts, BODY) }
+                ? {
+                    'webhook-id': id,
+                    'webhook-timestamp': String(ts),
+                    'webhook-signature': signStandardWebhook(SECRET, id, ts, BODY),
+                  }
                 : {}),
             },
           };
@@ -154,7 +167,12 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
           id: 'hook',
           type: 'TRIGGER',
           subtype: 'WEBHOOK',
-          configurations: { webhook_path: '/webhook/bench', authentication: 'signature', auth_token: SECRET, resume_mode: 'never' },
+          configurations: {
+            webhook_path: '/webhook/bench',
+            authentication: 'signature',
+            auth_token: SECRET,
+            resume_mode: 'never',
+          },
         },
       ],
       connections: [],
@@ -171,11 +189,16 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
     const max = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, signed: true });
     const cpu = (cpuSeconds(svc.pid) - cpu0) / ((Date.now() - t0) / 1000);
     await new Promise((r) => setTimeout(r, 2000));
-    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, rate: RATE, signed: true });
+    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', {
+      duration: DURATION,
+      rate: RATE,
+      signed: true,
+    });
     acked = warm['2xx'] + max['2xx'] + fixed['2xx'];
     // Let the outbox drain before stopping, so delivery can be checked too.
     const deadline = Date.now() + 120_000;
-    while (engine.keyCounts.size < acked && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while (engine.keyCounts.size < acked && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     result = {
       backend: name,
       max_throughput: { ...summary(max), service_cpu_cores: Math.round(cpu * 100) / 100 },
@@ -201,12 +224,20 @@ async function main() {
   const results: Record<string, unknown>[] = [];
   const only = args.only?.split(',');
   if (!only || only.includes('echo')) {
-    const echo = await start(['--import', 'tsx', 'bench/ingest/echo.ts'], { PORT: '0' }, /"address":"(http:\/\/[^"]+)"/);
+    const echo = await start(
+      ['--import', 'tsx', 'bench/ingest/echo.ts'],
+      { PORT: '0' },
+      /"address":"(http:\/\/[^"]+)"/,
+    );
     try {
       await load(echo.url, '/echo', { duration: WARMUP, signed: false });
       const max = await load(echo.url, '/echo', { duration: DURATION, signed: false });
       const fixed = await load(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
-      results.push({ backend: 'bare fastify echo', max_throughput: summary(max), fixed_rate: { target_per_s: RATE, ...summary(fixed) } });
+      results.push({
+        backend: 'bare fastify echo',
+        max_throughput: summary(max),
+        fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+      });
     } finally {
       await stop(echo);
     }
@@ -250,7 +281,11 @@ async function main() {
     console.log(JSON.stringify(results.at(-1), null, 2));
   }
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  const file = path.join(ROOT, 'bench/results', `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = path.join(
+    ROOT,
+    'bench/results',
+    `ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
   writeFileSync(file, JSON.stringify({ args, node: process.version, cpus: cpus().length, results }, null, 2));
   console.log(`written ${file}`);
 }

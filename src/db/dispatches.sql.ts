@@ -56,39 +56,6 @@ export interface DispatchRecord {
   completedAt: string | null;
 }
 
-export async function insertDispatches(q: Queryable, rows: readonly NewDispatchRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  await q.query(
-    `INSERT INTO dispatches (id, event_id, workflow_id, trigger_node_id, kind, user_id, trigger_data, resume_mode,
-       status, attempts, next_attempt_at, lease_until, claim_token, created_at, updated_at)
-     SELECT x.id, x.event_id, x.workflow_id, x.node_id, x.kind, x.user_id, x.trigger_data, x.resume_mode,
-       CASE WHEN x.claim_token IS NULL THEN 'pending' ELSE 'in_flight' END,
-       CASE WHEN x.claim_token IS NULL THEN 0 ELSE 1 END,
-       x.now, x.lease_until, x.claim_token, x.now, x.now
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, event_id uuid, workflow_id text, node_id text, kind text,
-       user_id text, trigger_data jsonb, resume_mode text, claim_token uuid, lease_until timestamptz,
-       now timestamptz)
-     ON CONFLICT (event_id, workflow_id, trigger_node_id) DO NOTHING`,
-    [
-      json(
-        rows.map((d) => ({
-          id: d.id,
-          event_id: d.eventId,
-          workflow_id: d.workflowId,
-          node_id: d.nodeId,
-          kind: d.kind,
-          user_id: d.userId,
-          trigger_data: d.triggerData,
-          resume_mode: d.resumeMode,
-          claim_token: d.claimToken,
-          lease_until: d.leaseUntil,
-          now: d.now,
-        })),
-      ),
-    ],
-  );
-}
-
 /**
  * Claims due dispatches: pending ones whose time has come, and in-flight ones whose lease ran out (their
  * dispatcher died). SKIP LOCKED lets several dispatchers claim side by side without waiting on each other.

@@ -22,34 +22,6 @@ export interface EventRecord {
   matchedCount: number;
 }
 
-/** Inserts events, skipping idempotency keys already stored; returns the ids that were inserted. */
-export async function insertEvents(q: Queryable, rows: readonly NewEventRow[]): Promise<Set<string>> {
-  if (rows.length === 0) return new Set();
-  const r = await q.query<{ id: string }>(
-    `INSERT INTO events (id, kind, idempotency_key, index_key, payload, meta, received_at, matched_count)
-     SELECT x.id, x.kind, x.idempotency_key, x.index_key, x.payload, x.meta, x.received_at, x.matched_count
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, kind text, idempotency_key text, index_key text, payload jsonb,
-       meta jsonb, received_at timestamptz, matched_count integer)
-     ON CONFLICT (idempotency_key) DO NOTHING
-     RETURNING id`,
-    [
-      json(
-        rows.map((e) => ({
-          id: e.id,
-          kind: e.kind,
-          idempotency_key: e.idempotencyKey,
-          index_key: e.indexKey,
-          payload: e.payload,
-          meta: e.meta,
-          received_at: e.receivedAt,
-          matched_count: e.matchedCount,
-        })),
-      ),
-    ],
-  );
-  return new Set(r.rows.map((x) => x.id));
-}
-
 export async function findEventIdsByKeys(
   q: Queryable,
   keys: readonly string[],

@@ -43,6 +43,8 @@ export interface ExecuteRequest {
 export interface EngineClient {
   execute(req: ExecuteRequest): Promise<{ executionId: string }>;
   listExecutions(workflowId: string, limit: number): Promise<EngineExecution[]>;
+  /** GET /v2/executions/{id}; null when the engine does not know it (404). */
+  getExecution(executionId: string): Promise<EngineExecution | null>;
   /** Resolves 'not_found' on 404 (engine v2 has no resume route; v1 answers 404 when nothing is paused). */
   resume(
     executionId: string,
@@ -60,6 +62,7 @@ export function createEngineClient(opts: {
   const agent = new Agent({
     connections: opts.connections ?? 128,
     keepAliveTimeout: 30_000,
+    // The agent's timeouts bound every call; a per-request AbortSignal would cost a timer each.
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     connectTimeout: Math.min(opts.timeoutMs, 5_000),
@@ -82,7 +85,6 @@ export function createEngineClient(opts: {
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(opts.timeoutMs),
       });
     } catch (err) {
       const name = (err as Error).name;
@@ -186,6 +188,22 @@ export function createEngineClient(opts: {
         if (typeof id !== 'string' || !id) return [];
         return [{ id, status: String(x.status ?? ''), startTime: Number(x.start_time ?? 0) || 0 }];
       });
+    },
+
+    async getExecution(executionId) {
+      const { status, json, retryAfterMs } = await call(
+        'GET',
+        `/v2/executions/${encodeURIComponent(executionId)}`,
+        undefined,
+      );
+      if (status === 404) return null;
+      if (status < 200 || status >= 300) throw classify(status, json, retryAfterMs);
+      const x = (json ?? {}) as Record<string, unknown>;
+      return {
+        id: typeof x.execution_id === 'string' && x.execution_id ? x.execution_id : executionId,
+        status: String(x.status ?? ''),
+        startTime: Number(x.start_time ?? 0) || 0,
+      };
     },
 
     async resume(executionId, body, idempotencyKey) {

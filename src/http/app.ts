@@ -9,6 +9,8 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { AppError, appError, httpReason, SQLSTATE, sqlState } from '../errors.js';
+import { registerHilRoutes } from '../hil/routes.js';
+import { registerIntegrationRoutes } from '../integrations/index.js';
 import { projectRoot } from '../paths.js';
 import type { Services } from '../services.js';
 import { registerDeploymentRoutes } from './routes/deployment.js';
@@ -34,6 +36,8 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (request, reply) => {
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
+    // Hot path: build nothing unless the line will be written.
+    if (!s.logger.isLevelEnabled(level)) return;
     request.log[level](
       {
         method: request.method,
@@ -90,6 +94,7 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
         { name: 'triggers', description: 'Manual runs and trigger state' },
         { name: 'events', description: 'The event inbox and the dispatch outbox' },
         { name: 'webhooks', description: 'Public ingress' },
+        { name: 'hil', description: 'Human-in-the-loop waits (correlated resume)' },
         { name: 'operations', description: 'Health and metrics' },
       ],
     },
@@ -101,6 +106,8 @@ export async function buildApp(s: Services): Promise<FastifyInstance> {
   registerDeploymentRoutes(app, s);
   registerEventRoutes(app, s);
   registerTriggerRoutes(app, s);
+  registerIntegrationRoutes(app, s);
+  registerHilRoutes(app, s);
   for (const kind of s.registry.all()) await kind.registerRoutes?.(app, s);
   return app;
 }

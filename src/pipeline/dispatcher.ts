@@ -27,6 +27,13 @@ export interface ResumeTarget {
   interactionId: string | null;
   /** Called after the engine accepted the resume (e.g. to close a correlated wait). */
   onResumed?: () => Promise<void>;
+  /**
+   * Correlated resumes: an engine 404 ends the dispatch dead with this code (not retried) after the
+   * callback ran, instead of starting a new execution (contract.md §4.3).
+   */
+  notFound?: { code: string; onNotFound: () => Promise<void> };
+  /** An earlier attempt's resume was accepted but its outcome not written: record it, call nothing. */
+  alreadyResumed?: boolean;
 }
 
 /**
@@ -50,6 +57,7 @@ export class Dispatcher {
   private readonly waiters = new Map<string, ((o: DispatchOutcome) => void)[]>();
   private pendingUpdates: DispatchUpdate[] = [];
   private flushing: Promise<void> | null = null;
+  private flushScheduled = false;
   private pollTimer: TimerHandle | null = null;
   private polling = false;
   private running = false;
@@ -277,7 +285,7 @@ export class Dispatcher {
       );
     }
     this.pendingUpdates.push(update);
-    void this.flush();
+    this.scheduleFlush();
     const list = this.waiters.get(d.id);
     if (list) {
       this.waiters.delete(d.id);
@@ -291,6 +299,8 @@ export class Dispatcher {
     const resolver = this.resolvers.get(d.resumeMode);
     if (resolver) {
       const target = await resolver(d);
+      if (target?.alreadyResumed)
+        return { executionId: target.executionId, resumed: true, resumeOutcome: 'resumed' };
       if (target) {
         const end = metrics.engineLatency.startTimer({ operation: 'resume' });
         const r = await engine
@@ -303,6 +313,15 @@ export class Dispatcher {
         if (r === 'resumed') {
           await target.onResumed?.();
           return { executionId: target.executionId, resumed: true, resumeOutcome: 'resumed' };
+        }
+        if (target.notFound) {
+          await target.notFound.onNotFound();
+          const e = new EngineError(
+            target.notFound.code,
+            `the engine answered 404 to resuming execution ${target.executionId}`,
+            { retryable: false, httpStatus: 404 },
+          );
+          throw Object.assign(e, { resumeOutcome: target.notFound.code });
         }
         // Engine v2 has no resume route (contract.md §4.3): run a new execution and say so on the row.
         resumeOutcome = 'SCHED_RESUME_NOT_FOUND';
@@ -343,6 +362,20 @@ export class Dispatcher {
     const exp = Math.min(backoffCapMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
     const jittered = exp / 2 + Math.random() * (exp / 2);
     return Math.round(Math.max(jittered, Math.min(retryAfterMs ?? 0, 3_600_000)));
+  }
+
+  /**
+   * Outcomes finishing in the same turn of the event loop are written by one statement: waiting one
+   * setImmediate lets every engine answer that arrived together join it (otherwise a synchronous
+   * database such as PGlite would write them one by one).
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
   }
 
   /** Writes finished outcomes; on a database error keeps them and tries again. */

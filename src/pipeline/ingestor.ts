@@ -235,12 +235,21 @@ export class Ingestor {
             claimed.push(...claims);
             results.push({
               p: r.p,
-              outcome: { eventId: r.eventId, duplicate: false, matched: ids.length, dispatches: ids, routing: r.routing },
+              outcome: {
+                eventId: r.eventId,
+                duplicate: false,
+                matched: ids.length,
+                dispatches: ids,
+                routing: r.routing,
+              },
             });
             await r.p.event.onStored?.(q, r.eventId);
           } else {
             const eventId = existing.get(r.p.event.idempotencyKey) ?? r.eventId;
-            results.push({ p: r.p, outcome: { eventId, duplicate: true, matched: 0, dispatches: [], routing: [] } });
+            results.push({
+              p: r.p,
+              outcome: { eventId, duplicate: true, matched: 0, dispatches: [], routing: [] },
+            });
           }
         }
       });

@@ -1,5 +1,8 @@
 import { registerErrors } from '../errors.js';
+import { cronKind } from './cron/index.js';
+import { githubKind } from './github/index.js';
 import { manualKind } from './manual/index.js';
+import { slackKind } from './slack/index.js';
 import type { TriggerKind } from './types.js';
 import { webhookKind } from './webhook/index.js';
 
@@ -10,6 +13,9 @@ import { webhookKind } from './webhook/index.js';
 export const KINDS = {
   MANUAL: manualKind,
   WEBHOOK: webhookKind,
+  CRON: cronKind,
+  SLACK: slackKind,
+  GITHUB: githubKind,
 } satisfies Record<string, TriggerKind>;
 
 export type KindId = keyof typeof KINDS;

@@ -97,6 +97,16 @@ export interface TriggerKind<C extends object = object> {
   publicConfig?(config: C): Record<string, unknown>;
   registerRoutes?(app: FastifyInstance, services: Services): void | Promise<void>;
   createRuntime?(services: Services): KindRuntime;
+  /**
+   * Kind-specific parts of GET …/triggers/{node_id} (a schedule's next and last fires, counters). The
+   * result's top-level keys are the kind's own and are described by describeSchema (OpenAPI).
+   */
+  describe?(
+    trigger: TriggerRow<C>,
+    services: Services,
+    opts: { limit: number },
+  ): Promise<Record<string, unknown>>;
+  readonly describeSchema?: { readonly properties: Record<string, unknown> };
 }
 
 /** Thrown by parseConfig; the deployer adds the node id and answers SCHED_INVALID_TRIGGER_CONFIG. */

@@ -138,7 +138,9 @@ describe('engine outage', () => {
 
   it('accepts 200 events while the engine is down and delivers each exactly once when it is back', async () => {
     // Slow enough back-off that no dispatch runs out of attempts while the engine is away, even on a busy machine.
-    h = await startHarness({ env: { DISPATCH_MAX_ATTEMPTS: '1000', DISPATCH_BACKOFF_BASE_MS: '200', DISPATCH_BACKOFF_CAP_MS: '1000' } });
+    h = await startHarness({
+      env: { DISPATCH_MAX_ATTEMPTS: '100', DISPATCH_BACKOFF_BASE_MS: '200', DISPATCH_BACKOFF_CAP_MS: '1000' },
+    });
     const r = await h.api('POST', '/api/v1/deployment/workflows/wf-outage/deploy', {
       workflow_spec: workflowSpec('wf-outage', [{ id: 'hook', subtype: 'WEBHOOK' }]),
     });

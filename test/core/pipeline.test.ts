@@ -10,7 +10,9 @@ describe('ingest pipeline', () => {
   beforeAll(async () => {
     h = await startHarness({ env: { DISPATCH_MAX_ATTEMPTS: '5' } });
     const r = await h.api('POST', '/api/v1/deployment/workflows/wf-pipe/deploy', {
-      workflow_spec: workflowSpec('wf-pipe', [{ id: 'hook', subtype: 'WEBHOOK', configurations: { webhook_path: '/webhook/pipe' } }]),
+      workflow_spec: workflowSpec('wf-pipe', [
+        { id: 'hook', subtype: 'WEBHOOK', configurations: { webhook_path: '/webhook/pipe' } },
+      ]),
     });
     expect(r.statusCode).toBe(200);
   });
@@ -40,7 +42,8 @@ describe('ingest pipeline', () => {
     const events = (await h.api('GET', '/api/v1/events?workflow_id=wf-pipe&limit=500')).json().events;
     expect(events).toHaveLength(54);
     // Several events shared a transaction (group commit).
-    const batches = (await h.services.metrics.registry.getSingleMetricAsString('scheduler_ingest_batch_size')) ?? '';
+    const batches =
+      (await h.services.metrics.registry.getSingleMetricAsString('scheduler_ingest_batch_size')) ?? '';
     expect(batches).toMatch(/scheduler_ingest_batch_size_count \d+/);
   });
 
@@ -54,7 +57,11 @@ describe('ingest pipeline', () => {
     h.engine.behaviour.executeStatus = 429;
     h.engine.behaviour.retryAfterS = 3;
     try {
-      const r = await h.inject({ method: 'POST', url: '/api/v1/public/webhook/pipe', payload: { retry: true } });
+      const r = await h.inject({
+        method: 'POST',
+        url: '/api/v1/public/webhook/pipe',
+        payload: { retry: true },
+      });
       const ev = (await h.api('GET', `/api/v1/events/${r.json().event_id}`)).json();
       const d = await h.until(async () => {
         const x = (await h.api('GET', `/api/v1/dispatches/${ev.dispatches[0].id}`)).json();
@@ -79,10 +86,25 @@ describe('log redaction', () => {
       },
     });
     const log = pino({ redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, sink);
-    log.info({ req: { headers: { authorization: 'Bearer s3cr3t', 'x-hub-signature-256': 'sha256=abc', 'x-slack-signature': 'v0=x' } } }, 'r');
-    log.info({ credentials: { password: 'hunter2', token: 'xoxb-1' }, config: { auth_token: 'tok', secret: 'sss' } }, 'c');
+    log.info(
+      {
+        req: {
+          headers: {
+            authorization: 'Bearer s3cr3t',
+            'x-hub-signature-256': 'sha256=abc',
+            'x-slack-signature': 'v0=x',
+          },
+        },
+      },
+      'r',
+    );
+    log.info(
+      { credentials: { password: 'hunter2', token: 'xoxb-1' }, config: { auth_token: 'tok', secret: 'sss' } },
+      'c',
+    );
     const out = lines.join('');
-    for (const secret of ['s3cr3t', 'sha256=abc', 'v0=x', 'hunter2', 'xoxb-1', '"tok"', 'sss']) expect(out).not.toContain(secret);
+    for (const secret of ['s3cr3t', 'sha256=abc', 'v0=x', 'hunter2', 'xoxb-1', '"tok"', 'sss'])
+      expect(out).not.toContain(secret);
     expect(out).toContain('[redacted]');
   });
 });

@@ -62,11 +62,15 @@ export async function startHarness(
     clock?: Clock;
     engine?: Partial<StubBehaviour>;
     start?: boolean;
+    /** Wraps the database (tests inject failure points this way, never by mocking repositories). */
+    wrapDb?: (db: Db) => Db;
   } = {},
 ): Promise<Harness> {
   const engine = new StubEngine(opts.engine);
   await engine.start();
-  const { db, schema, drop } = await openTestDb();
+  const opened = await openTestDb();
+  const { schema, drop } = opened;
+  const db = opts.wrapDb ? opts.wrapDb(opened.db) : opened.db;
   const config = loadConfig({
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKFLOW_ENGINE_URL: engine.url,

@@ -1,0 +1,265 @@
+import type { TimerHandle } from '../../clock.js';
+import type { Lock } from '../../locks/locks.js';
+import type { IngestOutcome } from '../../pipeline/ingestor.js';
+import type { Services } from '../../services.js';
+import { checkOverlap } from './overlap.js';
+import { cronPayload, type FireItem, idempotencyKey, type MissedItem } from './payload.js';
+import { claimFires, type FinishRow, type FireSource, finishFires, fireKey, recordMissed } from './store.js';
+
+export type { FireItem, MissedItem } from './payload.js';
+
+/** Ticks per claim statement. */
+const MAX_CLAIM = 2_000;
+
+export interface ClaimObservation {
+  items: readonly FireItem[];
+  won: ReadonlySet<string>;
+  claimedAt: number;
+}
+
+/**
+ * Turns due ticks into events. A tick is claimed by inserting its cron_fires row (the primary key decides
+ * between replicas), ingested through the normal pipeline, and its outcome written; each step is one
+ * statement per batch, and outcomes ride along with the next claim statement while the loop is busy. A
+ * claim whose owner dies before the event is stored is taken over after its lease (takeover.ts). With
+ * Redis, one replica per second of ticks claims first and the others check after CRON_LOCK_WAIT_MS, which
+ * only spares the database the contention: the claim stays the decision.
+ */
+export class Firer {
+  private readonly queue: FireItem[] = [];
+  private claiming = 0;
+  private finishes: FinishRow[] = [];
+  private readonly held = new Map<number, Lock>();
+  private readonly deferred: { at: number; items: FireItem[] }[] = [];
+  private deferTimer: TimerHandle | null = null;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private stopped = false;
+  /** Test and benchmark hook: every claim statement with the keys it won. */
+  observer: ((o: ClaimObservation) => void) | undefined;
+
+  constructor(
+    private readonly s: Services,
+    private readonly onClaimLateness: (seconds: number, source: FireSource) => void = () => {},
+  ) {}
+
+  submit(fires: FireItem[], missed: MissedItem[]): void {
+    if (missed.length) this.track(recordMissed(this.s.db, missed, this.s.clock.now()));
+    if (!fires.length) return;
+    this.queue.push(...fires);
+    this.drain();
+  }
+
+  get busy(): number {
+    return this.inflight.size;
+  }
+
+  /** Waits for the batches under way (the ingestor refuses new events by then; claims left are taken over). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deferTimer?.cancel();
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+    await this.flushFinishes();
+    for (const lock of this.held.values()) await this.s.locks.release(lock);
+    this.held.clear();
+  }
+
+  /** Writes the outcomes waiting for a claim statement to carry them. */
+  async flushFinishes(): Promise<void> {
+    const rows = this.finishes;
+    this.finishes = [];
+    if (!rows.length) return;
+    await finishFires(this.s.db, rows).catch((err) =>
+      // Left claimed: the takeover finds their events and marks them fired.
+      this.s.logger.warn({ err, fires: rows.length }, 'cron: writing fire outcomes failed'),
+    );
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    void p.then(
+      () => this.inflight.delete(p),
+      (err) => {
+        this.inflight.delete(p);
+        this.s.logger.error({ err }, 'cron: a batch of fires failed');
+      },
+    );
+    return p;
+  }
+
+  /**
+   * Group commit for claims: ticks that fall due while claims are in flight wait for the next statement
+   * and share it, so a busy second costs a few statements instead of one per timer wake-up, and an idle
+   * one adds no delay.
+   */
+  private drain(): void {
+    while (!this.stopped && this.claiming < this.s.db.parallelism && this.queue.length) {
+      const batch = this.queue.splice(0, MAX_CLAIM);
+      this.claiming++;
+      const done = () => {
+        this.claiming--;
+        this.drain();
+        if (this.claiming === 0) this.track(this.flushFinishes());
+      };
+      this.track(this.claimFirst(batch)).then(done, done);
+    }
+  }
+
+  private async claimFirst(items: FireItem[]): Promise<void> {
+    if (this.s.locks.kind !== 'redis') {
+      await this.claimAndDeliver(items);
+      return;
+    }
+    const mine: FireItem[] = [];
+    const later: FireItem[] = [];
+    const buckets = new Map<number, FireItem[]>();
+    for (const it of items) {
+      const b = Math.floor(it.effective / 1000);
+      const list = buckets.get(b);
+      if (list) list.push(it);
+      else buckets.set(b, [it]);
+    }
+    for (const [b, list] of buckets) {
+      let lock = this.held.get(b);
+      if (!lock) {
+        lock = (await this.s.locks.acquire(`cron:tick:${b}`, this.s.config.cron.claimLeaseMs)) ?? undefined;
+        if (lock) this.held.set(b, lock);
+      }
+      (lock ? mine : later).push(...list);
+    }
+    const old = Math.floor(this.s.clock.now() / 1000) - 5;
+    for (const [b, lock] of this.held) {
+      if (b >= old) continue;
+      this.held.delete(b);
+      void this.s.locks.release(lock);
+    }
+    if (later.length) this.defer(later);
+    if (mine.length) await this.claimAndDeliver(mine);
+  }
+
+  /** Ticks another replica holds the lock for (or that failed to claim): claimed here a little later. */
+  private defer(items: FireItem[]): void {
+    this.deferred.push({ at: this.s.clock.now() + this.s.config.cron.lockWaitMs, items });
+    if (!this.deferTimer) this.armDeferred();
+  }
+
+  private armDeferred(): void {
+    const first = this.deferred[0];
+    if (!first || this.stopped) {
+      this.deferTimer = null;
+      return;
+    }
+    this.deferTimer = this.s.clock.setTimer(() => {
+      const now = this.s.clock.now();
+      while (this.deferred[0] && this.deferred[0].at <= now) {
+        const { items } = this.deferred.shift()!;
+        this.track(this.claimAndDeliver(items).then(() => this.flushFinishes()));
+      }
+      this.armDeferred();
+    }, first.at - this.s.clock.now());
+  }
+
+  async claimAndDeliver(items: FireItem[]): Promise<void> {
+    const { clock, db, instanceId, config } = this.s;
+    const carry = this.finishes;
+    this.finishes = [];
+    let won: Set<string>;
+    try {
+      const now = clock.now();
+      won = await claimFires(
+        db,
+        items,
+        { now, by: instanceId, leaseUntil: now + config.cron.claimLeaseMs },
+        carry,
+      );
+    } catch (err) {
+      // Nothing is durable without the database: the same ticks are tried again shortly, late but once.
+      this.finishes.unshift(...carry);
+      this.s.logger.warn({ err, fires: items.length }, 'cron: claiming fires failed; retrying');
+      if (!this.stopped) this.defer(items);
+      return;
+    }
+    const claimedAt = clock.now();
+    const mine = items.filter((it) => won.has(fireKey(it.workflowId, it.nodeId, it.nominal)));
+    for (const it of mine) this.onClaimLateness(Math.max(0, claimedAt - it.effective) / 1000, it.source);
+    this.observer?.({ items, won, claimedAt });
+    if (mine.length) await this.deliver(mine);
+  }
+
+  /**
+   * Overlap check and ingest of claimed ticks; their outcomes (fired, skipped, dropped) are queued for the
+   * next claim statement or flushFinishes. A tick whose ingest fails stays claimed until its lease ends.
+   */
+  async deliver(items: FireItem[]): Promise<Map<string, IngestOutcome>> {
+    const { ingestor, clock } = this.s;
+    const go: FireItem[] = [];
+    const seen = new Set<string>();
+    for (const it of [...items].sort((a, b) => a.nominal - b.nominal)) {
+      if (!it.overlapSkip) {
+        go.push(it);
+        continue;
+      }
+      const t = `${it.workflowId}\u0000${it.nodeId}`;
+      const verdict = seen.has(t)
+        ? { skip: true, reason: 'overlap: an earlier tick of this trigger fires in the same batch' }
+        : await checkOverlap(this.s, it.workflowId, it.nodeId);
+      seen.add(t);
+      if (verdict.skip) this.finishes.push(row(it, 'skipped', verdict.reason, null, null));
+      else go.push(it);
+    }
+    const outcomes = new Map<string, IngestOutcome>();
+    const results = await Promise.allSettled(
+      go.map((it) => {
+        const firedAt = clock.now();
+        return ingestor
+          .ingest({
+            kind: 'CRON',
+            idempotencyKey: idempotencyKey(it),
+            indexKey: it.expression,
+            triggerIds: [it.triggerId],
+            receivedAt: firedAt,
+            payload: cronPayload(it, firedAt),
+          })
+          .then((o) => ({ o, firedAt }));
+      }),
+    );
+    results.forEach((r, i) => {
+      const it = go[i]!;
+      if (r.status === 'rejected') {
+        const code = (r.reason as { code?: string }).code;
+        // At shutdown the ingestor refuses new events: the claim is taken over after its lease.
+        this.s.logger[code === 'SCHED_SHUTTING_DOWN' ? 'debug' : 'warn'](
+          { err: r.reason, workflow_id: it.workflowId, node_id: it.nodeId },
+          'cron: storing a fire failed; it stays claimed until its lease ends',
+        );
+        return;
+      }
+      const { o, firedAt } = r.value;
+      outcomes.set(fireKey(it.workflowId, it.nodeId, it.nominal), o);
+      if (o.duplicate || o.dispatches.length > 0)
+        this.finishes.push(row(it, 'fired', null, o.eventId, firedAt));
+      else {
+        const why = o.routing.find((d) => !d.matched)?.reason ?? 'the trigger is no longer deployed';
+        this.finishes.push(row(it, 'dropped', why, o.eventId, firedAt));
+      }
+    });
+    return outcomes;
+  }
+}
+
+function row(
+  it: FireItem,
+  outcome: FinishRow['outcome'],
+  reason: string | null,
+  eventId: string | null,
+  firedAt: number | null,
+): FinishRow {
+  return {
+    workflowId: it.workflowId,
+    nodeId: it.nodeId,
+    nominal: it.nominal,
+    outcome,
+    reason,
+    eventId,
+    firedAt,
+  };
+}
