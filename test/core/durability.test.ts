@@ -153,7 +153,7 @@ describe('engine outage', () => {
       ),
     );
     expect(results.every((x) => x.statusCode === 202)).toBe(true);
-    const stats = await h.until(async () => {
+    await h.until(async () => {
       const d = (await h!.inject({ method: 'GET', url: '/health/detailed' })).json().components.dispatch;
       return d.pending + d.in_flight === 200 ? d : null;
     }, 30_000);
