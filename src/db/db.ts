@@ -7,8 +7,24 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+/**
+ * A statement PostgreSQL keeps prepared per connection (parsed and planned once): for the hot paths,
+ * where planning costs as much as running. PGlite runs its text as usual.
+ */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+export function statement(name: string, text: string): Statement {
+  return { name, text };
+}
+
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(
+    text: string | Statement,
+    params?: readonly unknown[],
+  ): Promise<QueryResult<R>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import type { ResumeMode } from '../triggers/types.js';
-import { iso, json, type Queryable } from './db.js';
+import { iso, json, type Queryable, statement } from './db.js';
 
 export const DISPATCH_STATUSES = ['pending', 'in_flight', 'succeeded', 'dead'] as const;
 export type DispatchStatus = (typeof DISPATCH_STATUSES)[number];
@@ -55,6 +55,23 @@ export interface DispatchRecord {
   updatedAt: string;
   completedAt: string | null;
 }
+
+const STMT_DISPATCH_CLAIM_DUE = statement(
+  'dispatch_claim_due',
+  `UPDATE dispatches d SET status = x.status,
+       next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
+       lease_until = NULL, claim_token = NULL,
+       execution_id = COALESCE(x.execution_id, d.execution_id),
+       resumed = x.resumed OR d.resumed,
+       resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
+       last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
+       updated_at = x.now,
+       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
+       execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
+       last_http_status integer, now timestamptz)
+     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
+);
 
 /**
  * Claims due dispatches: pending ones whose time has come, and in-flight ones whose lease ran out (their
@@ -120,44 +137,36 @@ export interface DispatchUpdate {
   now: string;
 }
 
+const STMT_DISPATCH_COMPLETE = statement(
+  'dispatch_complete',
+  `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
+       attempts = GREATEST(attempts - 1, 0), updated_at = $2
+     WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
+);
+
 /**
  * Records outcomes of engine calls, many per statement. The claim token fences a dispatcher whose lease
  * expired: its late write changes nothing once another dispatcher has claimed the row.
  */
 export async function completeDispatches(q: Queryable, updates: readonly DispatchUpdate[]): Promise<number> {
   if (updates.length === 0) return 0;
-  const r = await q.query(
-    `UPDATE dispatches d SET status = x.status,
-       next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
-       lease_until = NULL, claim_token = NULL,
-       execution_id = COALESCE(x.execution_id, d.execution_id),
-       resumed = x.resumed OR d.resumed,
-       resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
-       last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
-       updated_at = x.now,
-       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
-       execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
-       last_http_status integer, now timestamptz)
-     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
-    [
-      json(
-        updates.map((u) => ({
-          id: u.id,
-          claim_token: u.claimToken,
-          status: u.status,
-          next_attempt_at: u.nextAttemptAt,
-          execution_id: u.executionId,
-          resumed: u.resumed,
-          resume_outcome: u.resumeOutcome,
-          last_error_code: u.lastErrorCode,
-          last_error: u.lastError,
-          last_http_status: u.lastHttpStatus,
-          now: u.now,
-        })),
-      ),
-    ],
-  );
+  const r = await q.query(STMT_DISPATCH_CLAIM_DUE, [
+    json(
+      updates.map((u) => ({
+        id: u.id,
+        claim_token: u.claimToken,
+        status: u.status,
+        next_attempt_at: u.nextAttemptAt,
+        execution_id: u.executionId,
+        resumed: u.resumed,
+        resume_outcome: u.resumeOutcome,
+        last_error_code: u.lastErrorCode,
+        last_error: u.lastError,
+        last_http_status: u.lastHttpStatus,
+        now: u.now,
+      })),
+    ),
+  ]);
   return r.rowCount;
 }
 
@@ -168,12 +177,7 @@ export async function releaseClaims(
   now: string,
 ): Promise<number> {
   if (claimTokens.length === 0) return 0;
-  const r = await q.query(
-    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
-       attempts = GREATEST(attempts - 1, 0), updated_at = $2
-     WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
-    [claimTokens, now],
-  );
+  const r = await q.query(STMT_DISPATCH_COMPLETE, [claimTokens, now]);
   return r.rowCount;
 }
 

@@ -1,20 +1,10 @@
-import { json, type Queryable } from './db.js';
+import { json, type Queryable, statement } from './db.js';
 import type { NewDispatchRow } from './dispatches.sql.js';
 import type { NewEventRow } from './events.sql.js';
 
-/**
- * The inbox write: events and their dispatches in ONE statement (atomic on its own, so the common path
- * needs no explicit transaction and a single round trip). An idempotency key already stored inserts
- * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted.
- */
-export async function writeInbox(
-  q: Queryable,
-  events: readonly NewEventRow[],
-  dispatches: readonly NewDispatchRow[],
-): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
-  const r = await q.query<{ id: string }>(
-    `WITH ev AS (
+const STMT_INBOX_WRITE = statement(
+  'inbox_write',
+  `WITH ev AS (
        INSERT INTO events (id, kind, idempotency_key, index_key, payload, meta, received_at, matched_count)
        SELECT x.id, x.kind, x.idempotency_key, x.index_key, x.payload, x.meta, x.received_at, x.matched_count
        FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, kind text, idempotency_key text, index_key text,
@@ -34,35 +24,47 @@ export async function writeInbox(
        WHERE x.event_id IN (SELECT id FROM ev)
      )
      SELECT id FROM ev`,
-    [
-      json(
-        events.map((e) => ({
-          id: e.id,
-          kind: e.kind,
-          idempotency_key: e.idempotencyKey,
-          index_key: e.indexKey,
-          payload: e.payload,
-          meta: e.meta,
-          received_at: e.receivedAt,
-          matched_count: e.matchedCount,
-        })),
-      ),
-      json(
-        dispatches.map((d) => ({
-          id: d.id,
-          event_id: d.eventId,
-          workflow_id: d.workflowId,
-          node_id: d.nodeId,
-          kind: d.kind,
-          user_id: d.userId,
-          trigger_data: d.triggerData,
-          resume_mode: d.resumeMode,
-          claim_token: d.claimToken,
-          lease_until: d.leaseUntil,
-          now: d.now,
-        })),
-      ),
-    ],
-  );
+);
+
+/**
+ * The inbox write: events and their dispatches in ONE statement (atomic on its own, so the common path
+ * needs no explicit transaction and a single round trip). An idempotency key already stored inserts
+ * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted.
+ */
+export async function writeInbox(
+  q: Queryable,
+  events: readonly NewEventRow[],
+  dispatches: readonly NewDispatchRow[],
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const r = await q.query<{ id: string }>(STMT_INBOX_WRITE, [
+    json(
+      events.map((e) => ({
+        id: e.id,
+        kind: e.kind,
+        idempotency_key: e.idempotencyKey,
+        index_key: e.indexKey,
+        payload: e.payload,
+        meta: e.meta,
+        received_at: e.receivedAt,
+        matched_count: e.matchedCount,
+      })),
+    ),
+    json(
+      dispatches.map((d) => ({
+        id: d.id,
+        event_id: d.eventId,
+        workflow_id: d.workflowId,
+        node_id: d.nodeId,
+        kind: d.kind,
+        user_id: d.userId,
+        trigger_data: d.triggerData,
+        resume_mode: d.resumeMode,
+        claim_token: d.claimToken,
+        lease_until: d.leaseUntil,
+        now: d.now,
+      })),
+    ),
+  ]);
   return new Set(r.rows.map((x) => x.id));
 }

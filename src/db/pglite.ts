@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors.js';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, Queryable, QueryResult, Statement } from './db.js';
 
 /**
  * Embedded PostgreSQL. PGlite is one connection in one process: a lock file keeps a second process off
@@ -111,12 +111,12 @@ class PgliteDb implements Db {
     }
   }
 
-  private async run<R>(text: string, params: readonly unknown[]): Promise<QueryResult<R>> {
-    const r = await this.send({ op: 'query', text, params });
+  private async run<R>(text: string | Statement, params: readonly unknown[]): Promise<QueryResult<R>> {
+    const r = await this.send({ op: 'query', text: typeof text === 'string' ? text : text.text, params });
     return { rows: (r.rows ?? []) as R[], rowCount: r.rowCount ?? 0 };
   }
 
-  query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+  query<R>(text: string | Statement, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     return this.exclusive(() => this.run<R>(text, params));
   }
 
@@ -127,7 +127,7 @@ class PgliteDb implements Db {
   /** Holds the connection from BEGIN to COMMIT; statements of others wait their turn. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
     const q: Queryable = {
-      query: <R>(text: string, params: readonly unknown[] = []) => this.run<R>(text, params),
+      query: <R>(text: string | Statement, params: readonly unknown[] = []) => this.run<R>(text, params),
       exec: async (script: string) => {
         await this.send({ op: 'exec', text: script });
       },

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, Queryable, QueryResult, Statement } from './db.js';
 
 /** PostgreSQL through a `pg` pool. Any number of replicas may share one database. */
 export async function openPostgres(opts: { url: string; schema: string; poolSize: number }): Promise<Db> {
@@ -33,8 +33,8 @@ class PostgresDb implements Db {
     this.parallelism = Math.max(1, Math.min(4, (pool.options.max ?? 10) - 2));
   }
 
-  async query<R>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const r = await this.pool.query(text, params as unknown[]);
+  async query<R>(text: string | Statement, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    const r = await this.pool.query(toConfig(text, params));
     return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
   }
 
@@ -48,8 +48,8 @@ class PostgresDb implements Db {
     try {
       await client.query('BEGIN');
       const q: Queryable = {
-        async query<R>(text: string, params: readonly unknown[] = []) {
-          const r = await client.query(text, params as unknown[]);
+        async query<R>(text: string | Statement, params: readonly unknown[] = []) {
+          const r = await client.query(toConfig(text, params));
           return { rows: r.rows as R[], rowCount: r.rowCount ?? r.rows.length };
         },
         async exec(script: string) {
@@ -118,6 +118,12 @@ class PostgresDb implements Db {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function toConfig(text: string | Statement, params: readonly unknown[]): pg.QueryConfig {
+  return typeof text === 'string'
+    ? { text, values: params as unknown[] }
+    : { name: text.name, text: text.text, values: params as unknown[] };
 }
 
 function quoteIdent(name: string): string {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ResumeMode, TriggerRow, TriggerStatus } from '../triggers/types.js';
-import { json, type Queryable } from './db.js';
+import { json, type Queryable, statement } from './db.js';
 
 interface Row {
   id: string;
@@ -95,29 +95,36 @@ export async function deleteTriggers(q: Queryable, workflowId: string): Promise<
   return r.rowCount;
 }
 
+const STMT_ROUTE_BY_INDEX_KEY = statement(
+  'route_by_index_key',
+  `SELECT ${COLUMNS}
+     FROM unnest($1::text[], $2::text[]) AS k(kind, index_key)
+     JOIN trigger_index t ON t.trigger_subtype = k.kind AND t.index_key = k.index_key
+     JOIN workflows w ON w.id = t.workflow_id`,
+);
+
 /** Phase one of routing: every trigger under the given (kind, index key) pairs, with its owner. */
 export async function findByIndexKeys(
   q: Queryable,
   keys: readonly { kind: string; indexKey: string }[],
 ): Promise<TriggerRow[]> {
   if (keys.length === 0) return [];
-  const r = await q.query<Row>(
-    `SELECT ${COLUMNS}
-     FROM unnest($1::text[], $2::text[]) AS k(kind, index_key)
-     JOIN trigger_index t ON t.trigger_subtype = k.kind AND t.index_key = k.index_key
-     JOIN workflows w ON w.id = t.workflow_id`,
-    [keys.map((k) => k.kind), keys.map((k) => k.indexKey)],
-  );
+  const r = await q.query<Row>(STMT_ROUTE_BY_INDEX_KEY, [
+    keys.map((k) => k.kind),
+    keys.map((k) => k.indexKey),
+  ]);
   return r.rows.map(toTriggerRow);
 }
+
+const STMT_ROUTE_BY_TRIGGER_ID = statement(
+  'route_by_trigger_id',
+  `SELECT ${COLUMNS} FROM trigger_index t JOIN workflows w ON w.id = t.workflow_id WHERE t.id = ANY($1::uuid[])`,
+);
 
 /** Triggers by id (events aimed at particular triggers, such as cron fires). */
 export async function findByIds(q: Queryable, ids: readonly string[]): Promise<TriggerRow[]> {
   if (ids.length === 0) return [];
-  const r = await q.query<Row>(
-    `SELECT ${COLUMNS} FROM trigger_index t JOIN workflows w ON w.id = t.workflow_id WHERE t.id = ANY($1::uuid[])`,
-    [ids],
-  );
+  const r = await q.query<Row>(STMT_ROUTE_BY_TRIGGER_ID, [ids]);
   return r.rows.map(toTriggerRow);
 }
 

@@ -28,7 +28,7 @@ function withFailureSwitch(db: Db): Db & { failNextEventInsert(): void } {
   let armed = false;
   const guard = (q: Queryable): Queryable => ({
     query: (text, params) => {
-      if (armed && /INSERT INTO events\b/.test(text)) {
+      if (armed && /INSERT INTO events\b/.test(typeof text === 'string' ? text : text.text)) {
         armed = false;
         return Promise.reject(new Error('injected storage failure'));
       }
