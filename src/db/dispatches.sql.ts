@@ -56,27 +56,32 @@ export interface DispatchRecord {
   completedAt: string | null;
 }
 
-const STMT_DISPATCH_CLAIM_DUE = statement(
+/**
+ * Claims due dispatches: in-flight ones whose lease ran out (their dispatcher died) first, then pending
+ * ones whose time has come. SKIP LOCKED lets several dispatchers claim side by side. Each half reads the
+ * head of its own partial index, so a claim costs the same with ten or a million rows waiting (one OR'd
+ * condition would sort every due row on each poll).
+ */
+const STMT_CLAIM_DUE = statement(
   'dispatch_claim_due',
-  `UPDATE dispatches d SET status = x.status,
-       next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
-       lease_until = NULL, claim_token = NULL,
-       execution_id = COALESCE(x.execution_id, d.execution_id),
-       resumed = x.resumed OR d.resumed,
-       resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
-       last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
-       updated_at = x.now,
-       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
-       execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
-       last_http_status integer, now timestamptz)
-     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
+  `WITH expired AS (
+       SELECT id FROM dispatches WHERE status = 'in_flight' AND lease_until <= $1
+       ORDER BY lease_until LIMIT $3 FOR UPDATE SKIP LOCKED
+     ), pending AS (
+       SELECT id FROM dispatches WHERE status = 'pending' AND next_attempt_at <= $1
+       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED
+     ), due AS (
+       (SELECT id FROM expired) UNION ALL (SELECT id FROM pending) LIMIT $3
+     ), claimed AS (
+       UPDATE dispatches d SET status = 'in_flight', attempts = d.attempts + 1, lease_until = $2,
+         claim_token = $4, updated_at = $1
+       FROM due WHERE d.id = due.id
+       RETURNING d.id, d.event_id, d.workflow_id, d.trigger_node_id, d.kind, d.user_id, d.resume_mode, d.attempts,
+         d.trigger_data
+     )
+     SELECT c.*, e.payload FROM claimed c JOIN events e ON e.id = c.event_id`,
 );
 
-/**
- * Claims due dispatches: pending ones whose time has come, and in-flight ones whose lease ran out (their
- * dispatcher died). SKIP LOCKED lets several dispatchers claim side by side without waiting on each other.
- */
 export async function claimDue(
   q: Queryable,
   opts: { now: string; leaseUntil: string; limit: number; claimToken: string },
@@ -92,23 +97,7 @@ export async function claimDue(
     attempts: number;
     trigger_data: Record<string, unknown>;
     payload: Record<string, unknown>;
-  }>(
-    `WITH due AS (
-       SELECT id FROM dispatches
-       WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'in_flight' AND lease_until <= $1)
-       ORDER BY next_attempt_at
-       LIMIT $3
-       FOR UPDATE SKIP LOCKED
-     ), claimed AS (
-       UPDATE dispatches d SET status = 'in_flight', attempts = d.attempts + 1, lease_until = $2,
-         claim_token = $4, updated_at = $1
-       FROM due WHERE d.id = due.id
-       RETURNING d.id, d.event_id, d.workflow_id, d.trigger_node_id, d.kind, d.user_id, d.resume_mode, d.attempts,
-         d.trigger_data
-     )
-     SELECT c.*, e.payload FROM claimed c JOIN events e ON e.id = c.event_id`,
-    [opts.now, opts.leaseUntil, opts.limit, opts.claimToken],
-  );
+  }>(STMT_CLAIM_DUE, [opts.now, opts.leaseUntil, opts.limit, opts.claimToken]);
   return r.rows.map((x) => ({
     id: x.id,
     eventId: x.event_id,
@@ -137,11 +126,21 @@ export interface DispatchUpdate {
   now: string;
 }
 
-const STMT_DISPATCH_COMPLETE = statement(
+const STMT_COMPLETE = statement(
   'dispatch_complete',
-  `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
-       attempts = GREATEST(attempts - 1, 0), updated_at = $2
-     WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
+  `UPDATE dispatches d SET status = x.status,
+       next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
+       lease_until = NULL, claim_token = NULL,
+       execution_id = COALESCE(x.execution_id, d.execution_id),
+       resumed = x.resumed OR d.resumed,
+       resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
+       last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
+       updated_at = x.now,
+       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
+     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
+       execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
+       last_http_status integer, now timestamptz)
+     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
 );
 
 /**
@@ -150,7 +149,7 @@ const STMT_DISPATCH_COMPLETE = statement(
  */
 export async function completeDispatches(q: Queryable, updates: readonly DispatchUpdate[]): Promise<number> {
   if (updates.length === 0) return 0;
-  const r = await q.query(STMT_DISPATCH_CLAIM_DUE, [
+  const r = await q.query(STMT_COMPLETE, [
     json(
       updates.map((u) => ({
         id: u.id,
@@ -177,7 +176,25 @@ export async function releaseClaims(
   now: string,
 ): Promise<number> {
   if (claimTokens.length === 0) return 0;
-  const r = await q.query(STMT_DISPATCH_COMPLETE, [claimTokens, now]);
+  const r = await q.query(
+    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
+       attempts = GREATEST(attempts - 1, 0), updated_at = $2
+     WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
+    [claimTokens, now],
+  );
+  return r.rowCount;
+}
+
+/**
+ * Extends the leases of claims this process is still working on (queued, calling the engine, or writing
+ * the outcome), so a slow engine or a busy database never lets another dispatcher deliver them again.
+ */
+export async function renewLeases(q: Queryable, claimTokens: readonly string[], leaseUntil: string): Promise<number> {
+  if (claimTokens.length === 0) return 0;
+  const r = await q.query(
+    `UPDATE dispatches SET lease_until = $2 WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
+    [claimTokens, leaseUntil],
+  );
   return r.rowCount;
 }
 

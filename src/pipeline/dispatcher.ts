@@ -8,6 +8,7 @@ import {
   completeDispatches,
   type DispatchUpdate,
   releaseClaims,
+  renewLeases,
 } from '../db/dispatches.sql.js';
 import { type EngineClient, EngineError, RESUMABLE_STATUSES } from '../engine/client.js';
 import type { Logger } from '../logger.js';
@@ -52,6 +53,9 @@ type Delivery = { executionId: string; resumed: boolean; resumeOutcome: string |
  */
 export class Dispatcher {
   private readonly queue: ClaimedDispatch[] = [];
+  /** Claim tokens this process still works on, with how many of their rows are unfinished. */
+  private readonly held = new Map<string, number>();
+  private renewTimer: TimerHandle | null = null;
   private active = 0;
   private reserved = 0;
   private readonly waiters = new Map<string, ((o: DispatchOutcome) => void)[]>();
@@ -106,8 +110,35 @@ export class Dispatcher {
   /** Takes dispatches claimed at insert, after their transaction committed. */
   accept(claimed: readonly ClaimedDispatch[], reservedCount: number): void {
     this.unreserve(reservedCount);
+    this.hold(claimed);
     this.queue.push(...claimed);
     this.pump();
+  }
+
+  private hold(claimed: readonly { claimToken: string }[]): void {
+    for (const d of claimed) this.held.set(d.claimToken, (this.held.get(d.claimToken) ?? 0) + 1);
+  }
+
+  private letGo(claimed: readonly { claimToken: string }[]): void {
+    for (const d of claimed) {
+      const n = (this.held.get(d.claimToken) ?? 0) - 1;
+      if (n > 0) this.held.set(d.claimToken, n);
+      else this.held.delete(d.claimToken);
+    }
+  }
+
+  /** Every third of a lease, extends the leases of the claims still held here. */
+  private scheduleRenewal(): void {
+    const every = Math.max(1_000, Math.floor(this.deps.config.leaseMs / 3));
+    this.renewTimer = this.deps.clock.setTimer(() => {
+      const tokens = [...this.held.keys()];
+      const until = ts(this.deps.clock.now() + this.deps.config.leaseMs);
+      void renewLeases(this.deps.db, tokens, until)
+        .catch((err) => this.deps.logger.warn({ err }, 'renewing dispatch leases failed'))
+        .finally(() => {
+          if (this.running) this.scheduleRenewal();
+        });
+    }, every);
   }
 
   /** Resolves with the outcome of the dispatch's next engine call on this process, or undefined on timeout. */
@@ -138,6 +169,7 @@ export class Dispatcher {
     if (this.running) return;
     this.running = true;
     this.schedulePoll(0);
+    this.scheduleRenewal();
   }
 
   /** Polls now (after a replay, or when a test moved the clock). */
@@ -154,7 +186,10 @@ export class Dispatcher {
     this.running = false;
     this.pollTimer?.cancel();
     this.pollTimer = null;
+    this.renewTimer?.cancel();
+    this.renewTimer = null;
     const unstarted = this.queue.splice(0);
+    this.letGo(unstarted);
     const tokens = [...new Set(unstarted.map((d) => d.claimToken))];
     if (this.active > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
     await this.flush();
@@ -191,6 +226,7 @@ export class Dispatcher {
           claimToken: randomUUID(),
         });
         if (claimed.length > 0) {
+          this.hold(claimed);
           this.queue.push(...claimed);
           this.pump();
         }
@@ -387,6 +423,7 @@ export class Dispatcher {
           const batch = this.pendingUpdates.splice(0, 1000);
           try {
             await completeDispatches(this.deps.db, batch);
+            this.letGo(batch);
           } catch (err) {
             this.pendingUpdates.unshift(...batch);
             this.deps.logger.warn({ err }, 'writing dispatch outcomes failed; retrying');
