@@ -20,6 +20,7 @@ const { values } = parseArgs({
     distinct: { type: 'string', default: '1000', description: 'distinct expressions, or "all"' },
     duration: { type: 'string', default: '180' },
     idle: { type: 'string', default: '20' },
+    'idle-warmup': { type: 'string', default: '60' },
     jitter: { type: 'string', default: '1' },
     db: { type: 'string', default: 'postgres' },
     'pg-url': {
@@ -34,6 +35,7 @@ const n = Number(values.schedules);
 const distinct = values.distinct === 'all' ? n : Number(values.distinct);
 const durationS = Number(values.duration);
 const idleS = Number(values.idle);
+const idleWarmupS = Number(values['idle-warmup']);
 
 function child(
   cmd: string,
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
         distinct,
         durationS,
         idleS,
+        idleWarmupS,
         jitterS: Number(values.jitter),
         db,
         pgUrl: values['pg-url'],

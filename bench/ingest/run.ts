@@ -188,14 +188,19 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
     const drain = async (target: number) => {
       const t0 = Date.now();
       const deadline = t0 + 300_000;
-      while (engine.keyCounts.size < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (engine.keyCounts.size < target && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       return (Date.now() - t0) / 1000;
     };
     const warm = await load(svc.url, '/api/v1/public/webhook/bench', { duration: WARMUP, signed: true });
     await drain(warm['2xx']);
     // Ack latency at a fixed rate on an idle outbox, then the maximum rate, then the time the outbox takes
     // to deliver that backlog to the engine.
-    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, rate: RATE, signed: true });
+    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', {
+      duration: DURATION,
+      rate: RATE,
+      signed: true,
+    });
     await drain(warm['2xx'] + fixed['2xx']);
     const cpu0 = cpuSeconds(svc.pid);
     const t0 = Date.now();

@@ -189,7 +189,11 @@ export async function releaseClaims(
  * Extends the leases of claims this process is still working on (queued, calling the engine, or writing
  * the outcome), so a slow engine or a busy database never lets another dispatcher deliver them again.
  */
-export async function renewLeases(q: Queryable, claimTokens: readonly string[], leaseUntil: string): Promise<number> {
+export async function renewLeases(
+  q: Queryable,
+  claimTokens: readonly string[],
+  leaseUntil: string,
+): Promise<number> {
   if (claimTokens.length === 0) return 0;
   const r = await q.query(
     `UPDATE dispatches SET lease_until = $2 WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,

@@ -27,7 +27,16 @@ import {
   type WaitStatus,
 } from './waits.sql.js';
 
-const SWEEP_INTERVAL_MS = 1_000;
+/**
+ * How often waits are expired and resumed waits closed while any are open. Matching never relies on it
+ * (offers check expires_at); only the status shown lags by up to this much.
+ */
+const SWEEP_INTERVAL_MS = 5_000;
+/**
+ * The sweep's interval while no wait is open anywhere: this process hurries it on any activity of its own;
+ * this bounds how late it sees another replica's waits (whose own sweeper normally closes them).
+ */
+const IDLE_SWEEP_INTERVAL_MS = 60_000;
 
 /**
  * Human-in-the-loop waits, correlated, for every trigger kind (docs/hil.md): registration with its
@@ -37,7 +46,11 @@ export class Hil {
   /** The dispatcher's resolver for resume_mode 'correlated'. */
   readonly resolver: ResumeResolver;
   private timer: TimerHandle | null = null;
+  /** When the scheduled sweep runs (clock ms). */
+  private sweepAt = Number.POSITIVE_INFINITY;
   private sweeping: Promise<void> | null = null;
+  /** Activity during a sweep under way: the next one comes at the busy interval. */
+  private hurried = false;
   private readonly counter: Counter<string>;
 
   constructor(
@@ -61,7 +74,10 @@ export class Hil {
       clock: deps.clock,
       logger: deps.logger,
       lookbackMs: this.lookbackMs,
-      count: (outcome) => this.counter.inc({ outcome }),
+      count: (outcome) => {
+        this.counter.inc({ outcome });
+        this.hurry();
+      },
     });
   }
 
@@ -154,6 +170,7 @@ export class Hil {
       return { wait: existing, created: false, warnings: [] };
     }
     this.counter.inc({ outcome: 'registered' });
+    this.hurry();
     if (written) this.counter.inc({ outcome: 'lookback' });
     const wait = created as WaitRecord | undefined;
     if (!wait) throw appError('SCHED_INTERNAL', `wait ${waitId} vanished during registration`);
@@ -209,7 +226,7 @@ export class Hil {
   }
 
   /** One housekeeping pass (the sweeper's; tests call it after moving the clock). */
-  async sweep(): Promise<{ expired: number; satisfied: number; failed: number }> {
+  async sweep(): Promise<{ expired: number; satisfied: number; failed: number; pending: boolean }> {
     const now = this.deps.clock.now();
     const r = await sweep(this.deps.db, ts(now), ts(now - this.lookbackMs));
     if (r.expired) this.counter.inc({ outcome: 'expired' }, r.expired);
@@ -217,16 +234,29 @@ export class Hil {
   }
 
   private schedule(ms: number): void {
+    this.timer?.cancel();
+    this.sweepAt = this.deps.clock.now() + ms;
     this.timer = this.deps.clock.setTimer(() => void this.tick(), ms);
   }
 
+  /** Local activity (a wait registered, an offer made): the next sweep comes at the busy interval. */
+  private hurry(): void {
+    if (this.sweeping) this.hurried = true;
+    else if (this.timer && this.deps.clock.now() + SWEEP_INTERVAL_MS < this.sweepAt)
+      this.schedule(SWEEP_INTERVAL_MS);
+  }
+
   private async tick(): Promise<void> {
+    let pending = true;
+    this.hurried = false;
     this.sweeping = this.sweep().then(
-      () => undefined,
+      (r) => {
+        pending = r.pending;
+      },
       (err) => this.deps.logger.warn({ err }, 'human-in-the-loop sweep failed; will retry'),
     );
     await this.sweeping;
     this.sweeping = null;
-    if (this.timer) this.schedule(SWEEP_INTERVAL_MS);
+    if (this.timer) this.schedule(pending || this.hurried ? SWEEP_INTERVAL_MS : IDLE_SWEEP_INTERVAL_MS);
   }
 }

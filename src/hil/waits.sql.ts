@@ -1,4 +1,4 @@
-import { iso, json, type Queryable } from '../db/db.js';
+import { iso, json, type Queryable, statement } from '../db/db.js';
 import type { Match } from './match.js';
 
 export const WAIT_STATUSES = ['open', 'resuming', 'satisfied', 'expired', 'failed', 'cancelled'] as const;
@@ -201,27 +201,38 @@ export async function sweep(
   q: Queryable,
   now: string,
   forgetBefore: string,
-): Promise<{ expired: number; satisfied: number; failed: number }> {
-  const expired = await q.query(
-    `UPDATE hil_waits SET status = 'expired', closed_at = expires_at, updated_at = $1
-     WHERE status = 'open' AND expires_at <= $1`,
-    [now],
+): Promise<{ expired: number; satisfied: number; failed: number; pending: boolean }> {
+  // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
+  // `pending` (read from the snapshot before this sweep) says whether another sweep may have work.
+  const r = await q.query<{ expired: number; satisfied: number; failed: number; pending: boolean }>(
+    statement(
+      'hil_sweep',
+      `WITH expired AS (
+         UPDATE hil_waits SET status = 'expired', closed_at = expires_at, updated_at = $1
+         WHERE status = 'open' AND expires_at <= $1 RETURNING 1
+       ), satisfied AS (
+         UPDATE hil_waits w SET status = 'satisfied', closed_at = d.completed_at, updated_at = $1
+         FROM dispatches d
+         WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'succeeded' AND d.resumed
+         RETURNING 1
+       ), failed AS (
+         UPDATE hil_waits w SET status = 'failed', closed_at = d.completed_at, updated_at = $1,
+           last_error_code = d.last_error_code, last_error = d.last_error
+         FROM dispatches d
+         WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'dead'
+         RETURNING 1
+       ), forgotten AS (
+         DELETE FROM hil_lookback WHERE offered_at < $2 RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM satisfied)::int AS satisfied,
+              (SELECT count(*) FROM failed)::int AS failed, (SELECT count(*) FROM forgotten)::int AS forgotten,
+              (EXISTS (SELECT 1 FROM hil_waits WHERE status IN ('open', 'resuming'))
+                OR EXISTS (SELECT 1 FROM hil_lookback)) AS pending`,
+    ),
+    [now, forgetBefore],
   );
-  const satisfied = await q.query(
-    `UPDATE hil_waits w SET status = 'satisfied', closed_at = d.completed_at, updated_at = $1
-     FROM dispatches d
-     WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'succeeded' AND d.resumed`,
-    [now],
-  );
-  const failed = await q.query(
-    `UPDATE hil_waits w SET status = 'failed', closed_at = d.completed_at, updated_at = $1,
-       last_error_code = d.last_error_code, last_error = d.last_error
-     FROM dispatches d
-     WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'dead'`,
-    [now],
-  );
-  await q.query('DELETE FROM hil_lookback WHERE offered_at < $1', [forgetBefore]);
-  return { expired: expired.rowCount, satisfied: satisfied.rowCount, failed: failed.rowCount };
+  const row = r.rows[0]!;
+  return { expired: row.expired, satisfied: row.satisfied, failed: row.failed, pending: row.pending };
 }
 
 export async function listWaits(

@@ -63,6 +63,10 @@ export class Dispatcher {
   private flushing: Promise<void> | null = null;
   private flushScheduled = false;
   private pollTimer: TimerHandle | null = null;
+  /** When the scheduled poll runs (clock ms). */
+  private pollAt = Number.POSITIVE_INFINITY;
+  /** Polls in a row that found nothing due: each doubles the wait, up to idlePollMaxMs. */
+  private idlePolls = 0;
   private polling = false;
   private running = false;
   private readonly idle = new Set<() => void>();
@@ -107,12 +111,16 @@ export class Dispatcher {
     this.reserved = Math.max(0, this.reserved - n);
   }
 
-  /** Takes dispatches claimed at insert, after their transaction committed. */
-  accept(claimed: readonly ClaimedDispatch[], reservedCount: number): void {
+  /**
+   * Takes dispatches claimed at insert, after their transaction committed. `unclaimed` rows were written
+   * without a claim (no room here): they are due now, so the next poll comes at the busy interval.
+   */
+  accept(claimed: readonly ClaimedDispatch[], reservedCount: number, unclaimed = 0): void {
     this.unreserve(reservedCount);
     this.hold(claimed);
     this.queue.push(...claimed);
     this.pump();
+    if (unclaimed > 0) this.pollWithin(this.deps.config.pollIntervalMs);
   }
 
   private hold(claimed: readonly { claimToken: string }[]): void {
@@ -207,18 +215,45 @@ export class Dispatcher {
 
   private schedulePoll(ms: number): void {
     this.pollTimer?.cancel();
+    this.pollAt = this.deps.clock.now() + ms;
     this.pollTimer = this.deps.clock.setTimer(() => void this.poll(), ms);
+  }
+
+  /**
+   * Brings the next poll forward to at most ms from now: work this process knows falls due (a retry it
+   * scheduled, rows it could not claim). Work it cannot know of (another replica's expired lease) waits at
+   * most idlePollMaxMs.
+   */
+  private pollWithin(ms: number): void {
+    if (!this.running) return;
+    this.idlePolls = 0;
+    if (this.deps.clock.now() + ms < this.pollAt && !this.polling) this.schedulePoll(ms);
+  }
+
+  /** The wait after a poll: none when it filled up, the busy interval after work, doubling while idle. */
+  private nextPollDelay(claimed: number, limit: number): number {
+    const { pollIntervalMs, idlePollMaxMs } = this.deps.config;
+    if (claimed > 0 && claimed === limit) return 0;
+    if (claimed > 0 || limit === 0) {
+      this.idlePolls = 0;
+      return pollIntervalMs;
+    }
+    this.idlePolls = Math.min(this.idlePolls + 1, 20);
+    return Math.max(pollIntervalMs, Math.min(idlePollMaxMs, pollIntervalMs * 2 ** (this.idlePolls - 1)));
   }
 
   private async poll(): Promise<void> {
     if (!this.running || this.polling) return;
     this.polling = true;
-    let claimedFull = false;
+    this.pollAt = Number.POSITIVE_INFINITY;
+    let claimedCount = 0;
+    let limit = 0;
+    let failed = false;
     try {
       const free = this.capacity - this.queue.length - this.active - this.reserved;
       if (free > 0) {
         const now = this.deps.clock.now();
-        const limit = Math.min(free, 500);
+        limit = Math.min(free, 500);
         const claimed = await claimDue(this.deps.db, {
           now: ts(now),
           leaseUntil: ts(now + this.deps.config.leaseMs),
@@ -230,13 +265,15 @@ export class Dispatcher {
           this.queue.push(...claimed);
           this.pump();
         }
-        claimedFull = claimed.length === limit;
+        claimedCount = claimed.length;
       }
     } catch (err) {
+      failed = true;
       this.deps.logger.warn({ err }, 'claiming due dispatches failed; will retry');
     } finally {
       this.polling = false;
-      if (this.running) this.schedulePoll(claimedFull ? 0 : this.deps.config.pollIntervalMs);
+      if (this.running)
+        this.schedulePoll(failed ? this.deps.config.pollIntervalMs : this.nextPollDelay(claimedCount, limit));
     }
   }
 
@@ -322,6 +359,8 @@ export class Dispatcher {
     }
     this.pendingUpdates.push(update);
     this.scheduleFlush();
+    if (update.status === 'pending' && update.nextAttemptAt)
+      this.pollWithin(Math.max(0, Date.parse(update.nextAttemptAt) - this.deps.clock.now()));
     const list = this.waiters.get(d.id);
     if (list) {
       this.waiters.delete(d.id);

@@ -260,7 +260,8 @@ export class Ingestor {
     const { metrics } = this.deps;
     metrics.ingestBatchSize.observe(batch.length);
     metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);
-    dispatcher.accept(claimed, reserved);
+    const written = results.reduce((n, r) => n + (r.outcome?.matched ?? 0), 0);
+    dispatcher.accept(claimed, reserved, written - claimed.length);
     for (const r of results) {
       if (r.outcome) {
         const kind = r.p.event.kind;

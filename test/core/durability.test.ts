@@ -58,6 +58,9 @@ describe('durability', () => {
       WORKFLOW_ENGINE_URL: `http://127.0.0.1:${enginePort}`,
       DISPATCH_BACKOFF_BASE_MS: '100',
       DISPATCH_BACKOFF_CAP_MS: '300',
+      // Enough attempts that a slow, loaded run never dead-letters an event before the kill: this test is
+      // about the crash, not the retry budget.
+      DISPATCH_MAX_ATTEMPTS: '100',
       DISPATCH_POLL_INTERVAL_MS: '100',
       DISPATCH_LEASE_MS: '3000',
       ENGINE_TIMEOUT_MS: '1000',

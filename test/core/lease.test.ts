@@ -5,10 +5,13 @@ import { workflowSpec } from '../helpers/workflows.js';
 
 /** A database whose dispatch-outcome writes fail while `failing` is set (a failure point at the seam). */
 function withFailingOutcomes(db: Db): Db & { failing: boolean } {
-  const isOutcome = (text: string | Statement) => (typeof text === 'string' ? '' : text.name) === 'dispatch_complete';
+  const isOutcome = (text: string | Statement) =>
+    (typeof text === 'string' ? '' : text.name) === 'dispatch_complete';
   const wrap = (q: Queryable): Queryable => ({
     query: (text, params) =>
-      out.failing && isOutcome(text) ? Promise.reject(new Error('injected write failure')) : q.query(text, params),
+      out.failing && isOutcome(text)
+        ? Promise.reject(new Error('injected write failure'))
+        : q.query(text, params),
     exec: (script) => q.exec(script),
   });
   const out: Db & { failing: boolean } = {
@@ -52,12 +55,17 @@ describe('dispatch leases', () => {
     // Well past two lease lengths with the outcome unwritten: renewal must keep other claims away.
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(h.engine.executeCalls()).toHaveLength(1);
-    const [row] = (await h.db.query<{ status: string; lease_until: Date }>("SELECT status, lease_until FROM dispatches")).rows;
+    const [row] = (
+      await h.db.query<{ status: string; lease_until: Date }>('SELECT status, lease_until FROM dispatches')
+    ).rows;
     expect(row?.status).toBe('in_flight');
     expect(new Date(row!.lease_until).getTime()).toBeGreaterThan(Date.now());
     db.failing = false;
     const ev = (await h.api('GET', `/api/v1/events/${r.json().event_id}`)).json();
-    await h.until(async () => (await h.api('GET', `/api/v1/dispatches/${ev.dispatches[0].id}`)).json().status === 'succeeded');
+    await h.until(
+      async () =>
+        (await h.api('GET', `/api/v1/dispatches/${ev.dispatches[0].id}`)).json().status === 'succeeded',
+    );
     expect(h.engine.executeCalls()).toHaveLength(1);
   }, 30_000);
 });
