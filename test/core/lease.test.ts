@@ -1,29 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db, Queryable, Statement } from '../../src/db/db.js';
+import type { Db } from '../../src/db/db.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { interceptQueries } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
 /** A database whose dispatch-outcome writes fail while `failing` is set (a failure point at the seam). */
 function withFailingOutcomes(db: Db): Db & { failing: boolean } {
-  const isOutcome = (text: string | Statement) =>
-    (typeof text === 'string' ? '' : text.name) === 'dispatch_complete';
-  const wrap = (q: Queryable): Queryable => ({
-    query: (text, params) =>
-      out.failing && isOutcome(text)
+  const out: Db & { failing: boolean } = Object.assign(
+    interceptQueries(db, (q, text, params) =>
+      out.failing && typeof text !== 'string' && text.name === 'dispatch_complete'
         ? Promise.reject(new Error('injected write failure'))
         : q.query(text, params),
-    exec: (script) => q.exec(script),
-  });
-  const out: Db & { failing: boolean } = {
-    failing: false,
-    dialect: db.dialect,
-    parallelism: db.parallelism,
-    query: (text, params) => wrap(db).query(text, params),
-    exec: (script) => db.exec(script),
-    tx: (fn) => db.tx((q) => fn(wrap(q))),
-    listen: (channel, on) => db.listen(channel, on),
-    close: () => db.close(),
-  };
+    ),
+    { failing: false },
+  );
   return out;
 }
 

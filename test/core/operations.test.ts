@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/db/db.js';
 import { acquireDirLock, openPglite } from '../../src/db/pglite.js';
 import { AppError } from '../../src/errors.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { interceptQueries } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
 describe('operations', () => {
@@ -84,33 +84,33 @@ describe('operations', () => {
 
 describe('database outage', () => {
   it('answers /health 503 and refuses events with 503 when the database is gone', async () => {
-    const h = await startHarness();
-    const real = h.db;
-    const broken: Db = {
-      ...real,
-      dialect: real.dialect,
-      parallelism: real.parallelism,
-      query: () => Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' })),
-      tx: () => Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' })),
-      exec: real.exec.bind(real),
-      listen: real.listen.bind(real),
-      close: real.close.bind(real),
-    };
+    let down = false;
+    const refused = () =>
+      Promise.reject(Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' }));
+    const h = await startHarness({
+      wrapDb: (real) => {
+        const db = interceptQueries(real, (q, text, params) => (down ? refused() : q.query(text, params)));
+        return { ...db, tx: (fn) => (down ? refused() : db.tx(fn)) };
+      },
+    });
     try {
       await h.api('POST', '/api/v1/deployment/workflows/wf-out/deploy', {
         workflow_spec: workflowSpec('wf-out', [{ id: 'w', subtype: 'WEBHOOK' }]),
       });
-      (h.services as { db: Db }).db = broken;
-      (h.services.ingestor as unknown as { deps: { db: Db } }).deps.db = broken;
+      down = true;
       const health = await h.inject({ method: 'GET', url: '/health' });
       expect(health.statusCode).toBe(503);
       expect(health.json()).toMatchObject({ status: 'unhealthy' });
       const ev = await h.inject({ method: 'POST', url: '/api/v1/public/webhook/wf-out', payload: {} });
       expect(ev.statusCode).toBe(503);
       expect(ev.json().code).toBe('SCHED_DATABASE_UNAVAILABLE');
+      // Back again: the same process accepts events without a restart.
+      down = false;
+      expect((await h.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+      const again = await h.inject({ method: 'POST', url: '/api/v1/public/webhook/wf-out', payload: {} });
+      expect(again.statusCode).toBe(202);
     } finally {
-      (h.services as { db: Db }).db = real;
-      (h.services.ingestor as unknown as { deps: { db: Db } }).deps.db = real;
+      down = false;
       await h.close();
     }
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { countingStatement } from '../helpers/statements.js';
+import { countingStatement, stepClock } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
 describe('dispatcher polling', () => {
@@ -26,14 +26,7 @@ describe('dispatcher polling', () => {
     await h?.close();
   });
 
-  /** Moves the clock in steps, letting each poll's query finish before the next step. */
-  const step = async (totalMs: number, stepMs = 250) => {
-    for (let t = 0; t < totalMs; t += stepMs) {
-      await clock.advance(stepMs);
-      await h.until(() => claims.idle(), 5_000);
-      await new Promise((r) => setImmediate(r));
-    }
-  };
+  const step = (totalMs: number, stepMs = 250) => stepClock(h, clock, claims, totalMs, stepMs);
 
   it('backs off while nothing is due: 1, 2, 4, 8, 8 s between polls', async () => {
     await step(2_000);

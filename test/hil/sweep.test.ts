@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
-import { countingStatement } from '../helpers/statements.js';
+import { countingStatement, stepClock } from '../helpers/seams.js';
 import { deployHook, register, waitById } from './helpers.js';
 
 /** The expiry sweeper runs every 5 s while a wait is open, every 60 s when none is, and hurries on activity. */
@@ -24,13 +24,7 @@ describe('human in the loop: sweep cadence', () => {
     await h?.close();
   });
 
-  const step = async (totalMs: number, stepMs = 1_000) => {
-    for (let t = 0; t < totalMs; t += stepMs) {
-      await clock.advance(stepMs);
-      await h.until(() => sweeps.idle(), 5_000);
-      await new Promise((r) => setImmediate(r));
-    }
-  };
+  const step = (totalMs: number, stepMs = 1_000) => stepClock(h, clock, sweeps, totalMs, stepMs);
   const gapsSince = (from: number) =>
     sweeps.runs
       .slice(from)

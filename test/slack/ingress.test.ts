@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import type { Db, Queryable } from '../../src/db/db.js';
+import type { Db } from '../../src/db/db.js';
 import { listRateLimitNotices } from '../../src/triggers/slack/notices.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { interceptQueries } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 import {
   APP,
@@ -26,28 +27,18 @@ import { FakeSlackApi } from './helpers/slackApi.js';
 /** A database whose next INSERT INTO events fails (a storage failure injected at the seam, not a mock). */
 function withFailureSwitch(db: Db): Db & { failNextEventInsert(): void } {
   let armed = false;
-  const guard = (q: Queryable): Queryable => ({
-    query: (text, params) => {
-      if (armed && /INSERT INTO events\b/.test(typeof text === 'string' ? text : text.text)) {
-        armed = false;
-        return Promise.reject(new Error('injected storage failure'));
-      }
-      return q.query(text, params);
-    },
-    exec: (script) => q.exec(script),
+  const wrapped = interceptQueries(db, (q, text, params) => {
+    if (armed && /INSERT INTO events\b/.test(typeof text === 'string' ? text : text.text)) {
+      armed = false;
+      return Promise.reject(new Error('injected storage failure'));
+    }
+    return q.query(text, params);
   });
-  return {
-    dialect: db.dialect,
-    parallelism: db.parallelism,
-    query: (text, params) => guard(db).query(text, params),
-    exec: (script) => db.exec(script),
-    tx: (fn) => db.tx((q) => fn(guard(q))),
-    listen: (channel, on) => db.listen(channel, on),
-    close: () => db.close(),
+  return Object.assign(wrapped, {
     failNextEventInsert: () => {
       armed = true;
     },
-  } as Db & { failNextEventInsert(): void };
+  });
 }
 
 describe('Slack events through the pipeline', () => {
