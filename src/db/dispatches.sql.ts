@@ -34,6 +34,19 @@ export interface ClaimedDispatch {
   triggerData: Record<string, unknown>;
 }
 
+/**
+ * The in-memory handover of a row written claimed (its first attempt); `triggerData` is what the engine
+ * gets: the event payload merged with the per-trigger additions the row stores.
+ */
+export function claimedAtInsert(
+  row: NewDispatchRow,
+  claimToken: string,
+  triggerData: Record<string, unknown>,
+): ClaimedDispatch {
+  const { id, eventId, workflowId, nodeId, kind, userId, resumeMode } = row;
+  return { id, eventId, workflowId, nodeId, kind, userId, resumeMode, attempts: 1, claimToken, triggerData };
+}
+
 export interface DispatchRecord {
   id: string;
   eventId: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Queryable, ts } from '../db/db.js';
-import type { ClaimedDispatch } from '../db/dispatches.sql.js';
+import { type ClaimedDispatch, claimedAtInsert, type NewDispatchRow } from '../db/dispatches.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
 import { type Match, matches } from './match.js';
 import { claimWait, DERIVED_KEY_PREFIX, rememberedAnswers, takeAnswer } from './offers.sql.js';
@@ -51,6 +51,19 @@ export async function resumeFromLookback(
   const now = ts(r.now);
   const eventId = randomUUID();
   const dispatchId = randomUUID();
+  const row: NewDispatchRow = {
+    id: dispatchId,
+    eventId,
+    workflowId: r.workflowId,
+    nodeId: a.nodeId,
+    kind: r.kind,
+    userId: a.userId,
+    triggerData: a.triggerData,
+    resumeMode: 'correlated',
+    claimToken: r.claim?.token ?? null,
+    leaseUntil: r.claim ? ts(r.now + r.claim.leaseMs) : null,
+    now,
+  };
   const inserted = await writeInbox(
     q,
     [
@@ -68,21 +81,7 @@ export async function resumeFromLookback(
         matchedCount: 1,
       },
     ],
-    [
-      {
-        id: dispatchId,
-        eventId,
-        workflowId: r.workflowId,
-        nodeId: a.nodeId,
-        kind: r.kind,
-        userId: a.userId,
-        triggerData: a.triggerData,
-        resumeMode: 'correlated',
-        claimToken: r.claim?.token ?? null,
-        leaseUntil: r.claim ? ts(r.now + r.claim.leaseMs) : null,
-        now,
-      },
-    ],
+    [row],
   );
   // The derived key is unique per wait, and a wait is claimed once under the workflow lock.
   if (!inserted.has(eventId)) throw new Error(`lookback resume for wait ${r.waitId} was already written`);
@@ -98,17 +97,6 @@ export async function resumeFromLookback(
   if (!r.claim) return { dispatchId, claimed: null };
   return {
     dispatchId,
-    claimed: {
-      id: dispatchId,
-      eventId,
-      workflowId: r.workflowId,
-      nodeId: a.nodeId,
-      kind: r.kind,
-      userId: a.userId,
-      resumeMode: 'correlated',
-      attempts: 1,
-      claimToken: r.claim.token,
-      triggerData: { ...a.payload, ...a.triggerData },
-    },
+    claimed: claimedAtInsert(row, r.claim.token, { ...a.payload, ...a.triggerData }),
   };
 }

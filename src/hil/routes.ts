@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { appError } from '../errors.js';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, lastErrorSchema } from '../http/schemas.js';
 import type { Services } from '../services.js';
 import { WORKFLOW_ID_PATTERN } from '../workflow/spec.js';
 import { MATCH_LIMITS } from './match.js';
@@ -46,14 +46,7 @@ const waitSchema = {
         dispatch_attempts: { type: ['integer', 'null'] },
       },
     },
-    last_error: {
-      type: ['object', 'null'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        http_status: { type: ['integer', 'null'] },
-      },
-    },
+    last_error: lastErrorSchema,
     created_at: { type: 'string' },
     updated_at: { type: 'string' },
     closed_at: nullableString,

@@ -105,18 +105,18 @@ export async function countOpenWaits(q: Queryable, workflowId: string): Promise<
   return Number(r.rows[0]?.n ?? 0);
 }
 
-export interface NewWait {
-  id: string;
-  executionId: string;
-  interactionId: string;
-  workflowId: string;
-  userId: string;
-  kind: string;
-  match: Match;
-  expiresAt: string;
-  askedAt: string | null;
-  now: string;
-}
+export type NewWait = Pick<
+  WaitRecord,
+  | 'id'
+  | 'executionId'
+  | 'interactionId'
+  | 'workflowId'
+  | 'userId'
+  | 'kind'
+  | 'match'
+  | 'expiresAt'
+  | 'askedAt'
+> & { now: string };
 
 /** Inserts an open wait; false when (execution_id, interaction_id) is already taken. */
 export async function insertWait(q: Queryable, w: NewWait): Promise<boolean> {

@@ -24,6 +24,16 @@ export const workflowIdParam = {
   required: ['workflow_id'],
 } as const;
 
+/** The last failed engine call of a dispatch (and of the wait it resumes): stable code, message, HTTP status. */
+export const lastErrorSchema = {
+  type: ['object', 'null'],
+  properties: {
+    code: { type: 'string' },
+    message: { type: 'string' },
+    http_status: { type: ['integer', 'null'] },
+  },
+} as const;
+
 export const looseObject = { type: 'object', additionalProperties: true } as const;
 
 export function headerValue(h: string | string[] | undefined, max = 200): string | undefined {

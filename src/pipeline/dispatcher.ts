@@ -331,11 +331,14 @@ export class Dispatcher {
         logger.error({ err, dispatch_id: d.id }, 'dispatch failed unexpectedly');
       const dead = !e.retryable || d.attempts >= config.maxAttempts;
       const now = clock.now();
+      const retryInMs = dead ? null : this.backoff(d.attempts, e.retryAfterMs);
+      // A retry this process scheduled: the next poll comes when it falls due, whatever the idle back-off.
+      if (retryInMs !== null) this.pollWithin(retryInMs);
       update = {
         id: d.id,
         claimToken: d.claimToken,
         status: dead ? 'dead' : 'pending',
-        nextAttemptAt: dead ? null : ts(now + this.backoff(d.attempts, e.retryAfterMs)),
+        nextAttemptAt: retryInMs === null ? null : ts(now + retryInMs),
         executionId: null,
         resumed: false,
         resumeOutcome: (err as { resumeOutcome?: string }).resumeOutcome ?? null,
@@ -359,8 +362,6 @@ export class Dispatcher {
     }
     this.pendingUpdates.push(update);
     this.scheduleFlush();
-    if (update.status === 'pending' && update.nextAttemptAt)
-      this.pollWithin(Math.max(0, Date.parse(update.nextAttemptAt) - this.deps.clock.now()));
     const list = this.waiters.get(d.id);
     if (list) {
       this.waiters.delete(d.id);

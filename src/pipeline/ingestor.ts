@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { type Db, type Queryable, ts } from '../db/db.js';
-import type { ClaimedDispatch, NewDispatchRow } from '../db/dispatches.sql.js';
+import { type ClaimedDispatch, claimedAtInsert, type NewDispatchRow } from '../db/dispatches.sql.js';
 import { findEventIdsByKeys, type NewEventRow } from '../db/events.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
 import { findByIds, findByIndexKeys } from '../db/triggers.sql.js';
@@ -193,7 +193,7 @@ export class Ingestor {
             const claim = claimBudget > 0;
             if (claim) claimBudget--;
             const t = m.trigger;
-            dispatchRows.push({
+            const row: NewDispatchRow = {
               id,
               eventId: r.eventId,
               workflowId: t.workflowId,
@@ -205,21 +205,9 @@ export class Ingestor {
               claimToken: claim ? claimToken : null,
               leaseUntil: claim ? leaseUntil : null,
               now: ts(now),
-            });
-            if (claim) {
-              claims.push({
-                id,
-                eventId: r.eventId,
-                workflowId: t.workflowId,
-                nodeId: t.nodeId,
-                kind: t.kind,
-                userId: t.userId,
-                resumeMode: t.resumeMode,
-                attempts: 1,
-                claimToken,
-                triggerData: { ...ev.payload, ...m.triggerData },
-              });
-            }
+            };
+            dispatchRows.push(row);
+            if (claim) claims.push(claimedAtInsert(row, claimToken, { ...ev.payload, ...m.triggerData }));
             return { id, workflowId: t.workflowId, nodeId: t.nodeId };
           });
           return { r, claims, ids };

@@ -13,13 +13,11 @@ export interface ServiceProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnService(
-  env: Record<string, string | undefined>,
-  timeoutMs = 30_000,
-): Promise<ServiceProcess> {
+/** Starts src/main.ts through tsx, collecting stdout and stderr together. */
+function launch(env: Record<string, string | undefined>): { proc: ChildProcess; output: () => string } {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -29,14 +27,22 @@ export async function spawnService(
   proc.stderr?.on('data', (c) => {
     out += c;
   });
+  return { proc, output: () => out };
+}
+
+export async function spawnService(
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): Promise<ServiceProcess> {
+  const { proc, output } = launch({ LOG_LEVEL: 'info', ...env });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${out}`)),
+      () => reject(new Error(`service did not start in ${timeoutMs} ms:\n${output()}`)),
       timeoutMs,
     );
     const check = () => {
-      const m = /"address":"(http:\/\/[^"]+)".*"msg":"workflow-scheduler ready"/.exec(out);
+      const m = /"address":"(http:\/\/[^"]+)".*"msg":"workflow-scheduler ready"/.exec(output());
       if (m?.[1]) {
         clearTimeout(timer);
         resolve(m[1]);
@@ -45,13 +51,13 @@ export async function spawnService(
     proc.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`service exited with ${code} before it was ready:\n${out}`));
+      reject(new Error(`service exited with ${code} before it was ready:\n${output()}`));
     });
   });
   return {
     proc,
     url,
-    output: () => out,
+    output,
     exited,
     async kill(signal = 'SIGKILL') {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
@@ -65,18 +71,7 @@ export async function spawnService(
 export async function runServiceExpectingFailure(
   env: Record<string, string | undefined>,
 ): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout?.on('data', (c) => {
-    output += c;
-  });
-  proc.stderr?.on('data', (c) => {
-    output += c;
-  });
+  const { proc, output } = launch(env);
   const code = await new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
-  return { code, output };
+  return { code, output: output() };
 }

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { percentile } from '../../bench/cron/common.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { workflowSpec } from '../helpers/workflows.js';
 import { BOT_ID, BOT_USER, envelope, GENERAL, message, SECRET, signed, TEAM_A } from './helpers/envelopes.js';
@@ -10,10 +11,6 @@ const EVENTS = 1_000;
 const CONCURRENCY = 50;
 /** A fresh process compiles its paths (V8, PGlite's WASM) on the first requests; those are reported apart. */
 const WARM_UP = 50;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 describe('Slack ack latency while the engine hangs (real HTTP on a listening port)', () => {
   const slack = new FakeSlackApi();

@@ -13,7 +13,8 @@ import type { Services } from '../../services.js';
 import type { TriggerRow } from '../../triggers/types.js';
 import { errorResponses, looseObject, workflowIdParam } from '../schemas.js';
 
-const triggerSchema = {
+/** The JSON shape of triggerView. */
+export const triggerSchema = {
   type: 'object',
   properties: {
     trigger_id: { type: 'string' },

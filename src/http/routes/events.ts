@@ -12,7 +12,7 @@ import { type EventRecord, getEvent, listEvents } from '../../db/events.sql.js';
 import { appError } from '../../errors.js';
 import type { Services } from '../../services.js';
 import { WORKFLOW_ID_PATTERN } from '../../workflow/spec.js';
-import { errorResponses, looseObject } from '../schemas.js';
+import { errorResponses, lastErrorSchema, looseObject } from '../schemas.js';
 
 const uuidParam = {
   type: 'object',
@@ -35,14 +35,7 @@ const dispatchSchema = {
     resumed: { type: 'boolean' },
     resume_mode: { type: 'string' },
     resume_outcome: { type: ['string', 'null'] },
-    last_error: {
-      type: ['object', 'null'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        http_status: { type: ['integer', 'null'] },
-      },
-    },
+    last_error: lastErrorSchema,
     created_at: { type: 'string' },
     updated_at: { type: 'string' },
     completed_at: { type: ['string', 'null'] },

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { iso, type Queryable, ts } from '../../db/db.js';
+import { ts } from '../../db/db.js';
+import { insertPauseEntry, lastPauseEntry } from '../../db/pauses.sql.js';
 import { listTriggersOfWorkflow, setTriggerEnabled } from '../../db/triggers.sql.js';
 import type { WorkflowRecord } from '../../db/workflows.sql.js';
 import { TRIGGER_CHANGES_CHANNEL } from '../../deploy/deployer.js';
@@ -9,7 +9,7 @@ import type { Services } from '../../services.js';
 import type { TriggerRow } from '../../triggers/types.js';
 import { WORKFLOW_ID_PATTERN } from '../../workflow/spec.js';
 import { errorResponses, looseObject, workflowIdParam } from '../schemas.js';
-import { triggerStatusByKind, triggerView, visibleWorkflow } from './deployment.js';
+import { triggerSchema, triggerStatusByKind, triggerView, visibleWorkflow } from './deployment.js';
 
 export const nodeParams = {
   type: 'object',
@@ -38,44 +38,6 @@ export async function findVisibleTrigger(
   }
   return { wf, trigger };
 }
-
-interface PauseEntry {
-  action: 'pause' | 'resume';
-  note: string | null;
-  actor: string | null;
-  at: string;
-}
-
-async function lastPauseEntry(q: Queryable, workflowId: string, nodeId: string): Promise<PauseEntry | null> {
-  const r = await q.query<Record<string, unknown>>(
-    `SELECT action, note, actor, at FROM trigger_pause_log WHERE workflow_id = $1 AND node_id = $2
-     ORDER BY at DESC LIMIT 1`,
-    [workflowId, nodeId],
-  );
-  const x = r.rows[0];
-  return x
-    ? {
-        action: x.action as PauseEntry['action'],
-        note: (x.note as string | null) ?? null,
-        actor: (x.actor as string | null) ?? null,
-        at: iso(x.at) ?? '',
-      }
-    : null;
-}
-
-const triggerViewSchema = {
-  type: 'object',
-  properties: {
-    trigger_id: { type: 'string' },
-    node_id: { type: 'string' },
-    subtype: { type: 'string' },
-    index_key: { type: 'string' },
-    enabled: { type: 'boolean' },
-    status: { type: 'string', enum: ['active', 'inactive', 'pending', 'failed'] },
-    resume_mode: { type: 'string' },
-    config: looseObject,
-  },
-} as const;
 
 const pauseSchema = {
   type: ['object', 'null'],
@@ -190,7 +152,7 @@ function registerTriggerDescribe(app: FastifyInstance, s: Services): void {
               workflow_id: { type: 'string' },
               node_id: { type: 'string' },
               deployment_status: { type: 'string' },
-              trigger: triggerViewSchema,
+              trigger: triggerSchema,
               paused: { type: 'boolean' },
               last_pause: pauseSchema,
               details: {
@@ -262,7 +224,7 @@ function registerPauseResume(app: FastifyInstance, s: Services): void {
                 workflow_id: { type: 'string' },
                 node_id: { type: 'string' },
                 changed: { type: 'boolean', description: 'false when it already was in that state' },
-                trigger: triggerViewSchema,
+                trigger: triggerSchema,
                 last_pause: pauseSchema,
               },
             },
@@ -282,11 +244,14 @@ function registerPauseResume(app: FastifyInstance, s: Services): void {
           current = await s.db.tx(async (q) => {
             const t = await setTriggerEnabled(q, wf.id, nodeId, enabled, now);
             if (!t) throw appError('SCHED_TRIGGER_NOT_FOUND', `trigger node ${nodeId} was removed meanwhile`);
-            await q.query(
-              `INSERT INTO trigger_pause_log (id, workflow_id, node_id, action, note, actor, at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-              [randomUUID(), wf.id, nodeId, action, request.body?.note ?? null, userId ?? 'service', now],
-            );
+            await insertPauseEntry(q, {
+              workflowId: wf.id,
+              nodeId,
+              action,
+              note: request.body?.note ?? null,
+              actor: userId ?? 'service',
+              at: now,
+            });
             await q.query('SELECT pg_notify($1, $2)', [TRIGGER_CHANGES_CHANNEL, wf.id]);
             return t;
           });

@@ -204,12 +204,7 @@ export async function claimFires(
      ON CONFLICT DO NOTHING
      RETURNING workflow_id, node_id, nominal_at`,
     [
-      sorted.map((x) => x.workflowId),
-      sorted.map((x) => x.nodeId),
-      sorted.map((x) => ts(x.nominal)),
-      sorted.map((x) => ts(x.effective)),
-      sorted.map((x) => tsOrNull(x.next)),
-      sorted.map((x) => tsOrNull(x.nextEffective)),
+      ...tickColumns(sorted),
       sorted.map((x) => x.source),
       ts(o.now),
       o.by,
@@ -218,6 +213,18 @@ export async function claimFires(
     ],
   );
   return new Set(r.rows.map((x) => fireKey(x.workflow_id, x.node_id, ms(x.nominal_at) ?? 0)));
+}
+
+/** The first six parameter arrays of a tick insert: workflow, node, nominal, effective, next pair. */
+function tickColumns(rows: readonly Omit<ClaimRow, 'source'>[]): unknown[][] {
+  return [
+    rows.map((x) => x.workflowId),
+    rows.map((x) => x.nodeId),
+    rows.map((x) => ts(x.nominal)),
+    rows.map((x) => ts(x.effective)),
+    rows.map((x) => tsOrNull(x.next)),
+    rows.map((x) => tsOrNull(x.nextEffective)),
+  ];
 }
 
 /** Records ticks that will not run, with the reason; a tick already claimed keeps its row. */
@@ -236,16 +243,7 @@ export async function recordMissed(
        $6::timestamptz[], $7::text[]) WITH ORDINALITY AS x(w, n, nom, eff, nxt, nxe, reason, i)
      ORDER BY x.i
      ON CONFLICT DO NOTHING`,
-    [
-      sorted.map((x) => x.workflowId),
-      sorted.map((x) => x.nodeId),
-      sorted.map((x) => ts(x.nominal)),
-      sorted.map((x) => ts(x.effective)),
-      sorted.map((x) => tsOrNull(x.next)),
-      sorted.map((x) => tsOrNull(x.nextEffective)),
-      sorted.map((x) => x.reason),
-      ts(now),
-    ],
+    [...tickColumns(sorted), sorted.map((x) => x.reason), ts(now)],
   );
 }
 

@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Clock } from '../../../src/clock.js';
 import { loadConfig } from '../../../src/config.js';
@@ -10,6 +8,7 @@ import { createServices, type Services, startServices, stopServices } from '../.
 import { cronRuntimeOf } from '../../../src/triggers/cron/runtime.js';
 import type { StubEngine } from '../../../tools/stubEngine.js';
 import type { Harness } from '../../helpers/harness.js';
+import { spawnService } from '../../helpers/process.js';
 import { workflowSpec } from '../../helpers/workflows.js';
 
 /** Deploys a workflow whose only trigger is a CRON node with this configuration. */
@@ -168,49 +167,25 @@ export interface Proc {
   ): Promise<{ status: number; json: ApiJson }>;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-
 export async function spawnScheduler(
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
 ): Promise<Proc> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (c) => {
-    out += c;
-  });
-  proc.stderr?.on('data', (c) => {
-    out += c;
-  });
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const [url, instance] = await new Promise<[string, string]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const check = () => {
-      const m = /"address":"(http:\/\/[^"]+)".*"msg":"workflow-scheduler ready"/.exec(out);
-      const i = /"instance":"([^"]+)".*"msg":"cron: schedules restored"/.exec(out);
-      if (m?.[1] && i?.[1]) {
-        clearTimeout(timer);
-        resolve([m[1], i[1]]);
-      }
-    };
-    proc.stdout?.on('data', check);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`exited before it was ready:\n${out}`));
-    });
-  });
+  const svc = await spawnService(env, timeoutMs);
+  // The loop restores its schedules before the service says it is ready, so the line is there already.
+  const instance = /"instance":"([^"]+)".*"msg":"cron: schedules restored"/.exec(svc.output())?.[1];
+  if (!instance) {
+    await svc.kill();
+    throw new Error(`no cron restore line before ready:\n${svc.output()}`);
+  }
+  const { proc, url } = svc;
   return {
     proc,
     url,
     instance,
-    output: () => out,
+    output: svc.output,
     async kill(signal = 'SIGKILL') {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      await exited;
+      await svc.kill(signal);
     },
     async api(method, p, body) {
       const res = await fetch(`${url}${p}`, {
