@@ -62,7 +62,6 @@ export function createEngineClient(opts: {
   const agent = new Agent({
     connections: opts.connections ?? 128,
     keepAliveTimeout: 30_000,
-    // The agent's timeouts bound every call; a per-request AbortSignal would cost a timer each.
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     connectTimeout: Math.min(opts.timeoutMs, 5_000),
@@ -85,6 +84,9 @@ export function createEngineClient(opts: {
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        // The agent's timeouts only run once a request is on a socket; this deadline also covers the
+        // wait for a connection, so every call settles within the engine timeout whatever the pool's state.
+        signal: AbortSignal.timeout(opts.timeoutMs),
       });
     } catch (err) {
       const name = (err as Error).name;

@@ -3,7 +3,7 @@ import { ManualClock } from '../../../src/clock.js';
 import type { Db } from '../../../src/db/db.js';
 import { StubEngine } from '../../../tools/stubEngine.js';
 import { openTestDb } from '../../helpers/harness.js';
-import { deployCron, engineFires, fireRows, type Node, startNode, until } from './helpers.js';
+import { deployCron, engineFires, fireRows, type Node, startNode, until, untilMoving } from './helpers.js';
 
 const hourly = (policy: string, extra: Record<string, unknown> = {}) => ({
   cron_expression: '0 * * * *',
@@ -41,8 +41,11 @@ describe('restart after downtime: catch-up policies', () => {
     await deployCron(node, 'wf-default', { cron_expression: '0 * * * *', jitter_seconds: 0 });
     await clock1.setTime('2026-03-02T01:00:00Z');
     const all = ['wf-skip', 'wf-latest', 'wf-all', 'wf-default'];
-    await until(() => all.every((w) => engineFires({ engine }, w).length === 1));
-    await until(async () => (await fireRows({ db })).filter((r) => r.outcome === 'fired').length === 4);
+    await untilMoving(clock1, () => all.every((w) => engineFires({ engine }, w).length === 1));
+    await untilMoving(
+      clock1,
+      async () => (await fireRows({ db })).filter((r) => r.outcome === 'fired').length === 4,
+    );
     await clock1.setTime('2026-03-02T01:00:10Z');
     await node.stop();
     node = undefined;
@@ -51,10 +54,11 @@ describe('restart after downtime: catch-up policies', () => {
     const clock2 = new ManualClock('2026-03-02T05:30:00Z');
     node = await startNode({ db, schema, engineUrl: engine.url, clock: clock2 });
     await clock2.advance(0);
-    await until(() => engineFires({ engine }, 'wf-all').length === 3);
-    await until(() => engineFires({ engine }, 'wf-latest').length === 2);
-    await until(async () => (await fireRows({ db }, 'wf-skip')).length === 5);
-    await until(async () => (await fireRows({ db })).every((r) => r.outcome !== 'claimed'));
+    // Time moves on while we look (a few seconds of it, far from 06:00): a retried engine call completes.
+    await untilMoving(clock2, () => engineFires({ engine }, 'wf-all').length === 3);
+    await untilMoving(clock2, () => engineFires({ engine }, 'wf-latest').length === 2);
+    await untilMoving(clock2, async () => (await fireRows({ db }, 'wf-skip')).length === 5);
+    await untilMoving(clock2, async () => (await fireRows({ db })).every((r) => r.outcome !== 'claimed'));
 
     const view = async (wf: string) =>
       (await fireRows({ db }, wf)).map((r) => [r.nominal.slice(11, 16), r.outcome, r.source, r.reason]);
@@ -96,7 +100,7 @@ describe('restart after downtime: catch-up policies', () => {
 
     // The loop carries on from there: 06:00 fires normally for every policy.
     await clock2.setTime('2026-03-02T06:00:00Z');
-    await until(() => engineFires({ engine }, 'wf-skip').length === 2);
+    await untilMoving(clock2, () => engineFires({ engine }, 'wf-skip').length === 2);
     expect(engineFires({ engine }, 'wf-skip')[1]!.data).toMatchObject({ catchup: false });
   });
 

@@ -149,6 +149,22 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000): Pr
   }
 }
 
+/**
+ * until, moving a manual clock along by stepMs per check, as real time would: work that waits on the clock
+ * (a retry back-off, a deferred claim) completes, and the check still fails if it never happens.
+ */
+export async function untilMoving<T>(
+  clock: { advance(ms: number): Promise<void> },
+  fn: () => T | Promise<T>,
+  stepMs = 100,
+): Promise<NonNullable<T>> {
+  return until(async () => {
+    const v = await fn();
+    if (!v) await clock.advance(stepMs);
+    return v;
+  });
+}
+
 /** Loosely typed JSON answer (tests read paths they know). */
 // biome-ignore lint/suspicious/noExplicitAny: test-only view of JSON answers
 export type ApiJson = any;

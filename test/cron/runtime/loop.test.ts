@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/clock.js';
+import { TRIGGER_CHANGES_CHANNEL } from '../../../src/deploy/deployer.js';
 import { effectiveFireMs } from '../../../src/triggers/cron/jitter.js';
 import { cronRuntimeOf } from '../../../src/triggers/cron/runtime.js';
 import { compileSchedule } from '../../../src/triggers/cron/schedule.js';
@@ -142,7 +143,16 @@ describe('cron scheduler loop', () => {
 
   it('reconciliation catches changes no notification announced', async () => {
     const rt = cronRuntimeOf(h.services)!;
+    // The deploy's own NOTIFY must have been handled first: its refresh would otherwise read the change below.
+    let heard = () => {};
+    const notified = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
+    const unlisten = await h.db.listen(TRIGGER_CHANGES_CHANNEL, (id) => id === 'wf-silent' && heard());
     await deployCron(h, 'wf-silent', { cron_expression: '0 0 1 1 *', jitter_seconds: 0 });
+    await notified;
+    await unlisten();
+    await rt.onTriggersChanged('wf-silent');
     // A pause written straight to the table (as a replica whose NOTIFY was lost would leave it) ...
     await h.db.query(
       `UPDATE trigger_index SET enabled = false, deployment_status = 'inactive', updated_at = $1
