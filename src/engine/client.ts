@@ -66,6 +66,7 @@ export function createEngineClient(opts: {
     bodyTimeout: opts.timeoutMs,
     connectTimeout: Math.min(opts.timeoutMs, 5_000),
   });
+  const deadlineMs = 2 * opts.timeoutMs;
 
   async function call(
     method: 'GET' | 'POST',
@@ -84,17 +85,18 @@ export function createEngineClient(opts: {
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        // The agent's timeouts only run once a request is on a socket; this deadline also covers the
-        // wait for a connection, so every call settles within the engine timeout whatever the pool's state.
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        // The agent's timeouts bound each phase once a request has a socket (connect, headers, body). This
+        // backstop bounds the whole call, the wait for a free connection included, so no call can hold a
+        // delivery slot for ever. Twice the timeout, so a call that waited for its connection but was
+        // answered in time is not cut short (that would only turn a slow success into a second delivery).
+        signal: AbortSignal.timeout(deadlineMs),
       });
     } catch (err) {
       const name = (err as Error).name;
       const code = (err as { code?: string }).code ?? '';
       if (name === 'TimeoutError' || name === 'AbortError' || code.includes('TIMEOUT')) {
-        throw new EngineError('SCHED_ENGINE_TIMEOUT', `no answer within ${opts.timeoutMs} ms`, {
-          retryable: true,
-        });
+        const within = name === 'TimeoutError' ? `${deadlineMs} ms (whole call)` : `${opts.timeoutMs} ms`;
+        throw new EngineError('SCHED_ENGINE_TIMEOUT', `no answer within ${within}`, { retryable: true });
       }
       throw new EngineError('SCHED_ENGINE_UNREACHABLE', `${code || name}: ${(err as Error).message}`, {
         retryable: true,

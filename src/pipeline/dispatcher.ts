@@ -186,8 +186,8 @@ export class Dispatcher {
   }
 
   /**
-   * Stops claiming, lets engine calls under way finish (bounded by the engine timeout), gives unstarted
-   * claims back and writes every outcome.
+   * Stops claiming, lets engine calls under way finish (each bounded by twice the engine timeout), gives
+   * unstarted claims back and writes every outcome.
    */
   async stop(): Promise<void> {
     if (!this.running) return;

@@ -11,9 +11,10 @@ describe('engine client deadline', () => {
     await engine.stop();
   });
 
-  it('settles every call within the engine timeout, also calls still waiting for a connection', async () => {
+  it('bounds every call, also one still waiting for a connection, to twice the engine timeout', async () => {
     // One connection and an engine that never answers: calls queue in the pool behind the first one.
-    // Socket timeouts alone would settle them one after another (5 × 500 ms); the deadline covers the queue.
+    // Socket timeouts alone settle them one after another (5 s for five); the whole-call deadline (twice
+    // the 500 ms timeout) ends every one of them by about 1 s.
     const client = createEngineClient({ baseUrl: engine.url, timeoutMs: 500, connections: 1 });
     try {
       const started = performance.now();
@@ -35,7 +36,7 @@ describe('engine client deadline', () => {
         ),
       );
       expect(settled.map((s) => s.code)).toEqual(Array(5).fill('SCHED_ENGINE_TIMEOUT'));
-      expect(Math.max(...settled.map((s) => s.ms))).toBeLessThan(1_500);
+      expect(Math.max(...settled.map((s) => s.ms))).toBeLessThan(1_800);
     } finally {
       await client.close().catch(() => {});
     }
