@@ -29,6 +29,42 @@ export const systemClock: Clock = {
     }),
 };
 
+/**
+ * One clock timer and when it goes off: a loop's next wake-up, set after each pass and brought forward
+ * (never pushed back) when sooner work turns up.
+ */
+export class Alarm {
+  private handle: TimerHandle | null = null;
+  private dueAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly fn: () => void,
+  ) {}
+
+  /** Goes off in ms, replacing any earlier setting. */
+  set(ms: number): void {
+    this.handle?.cancel();
+    this.dueAt = this.clock.now() + ms;
+    this.handle = this.clock.setTimer(() => {
+      this.handle = null;
+      this.dueAt = Number.POSITIVE_INFINITY;
+      this.fn();
+    }, ms);
+  }
+
+  /** Goes off within ms: moved only when that is sooner than it is set for (or it is not set). */
+  within(ms: number): void {
+    if (this.clock.now() + ms < this.dueAt) this.set(ms);
+  }
+
+  cancel(): void {
+    this.handle?.cancel();
+    this.handle = null;
+    this.dueAt = Number.POSITIVE_INFINITY;
+  }
+}
+
 interface PendingTimer {
   at: number;
   seq: number;

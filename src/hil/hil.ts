@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Counter } from 'prom-client';
-import type { Clock, TimerHandle } from '../clock.js';
+import { Alarm, type Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import { type Db, ts } from '../db/db.js';
 import type { ClaimedDispatch } from '../db/dispatches.sql.js';
@@ -45,9 +45,8 @@ const IDLE_SWEEP_INTERVAL_MS = 60_000;
 export class Hil {
   /** The dispatcher's resolver for resume_mode 'correlated'. */
   readonly resolver: ResumeResolver;
-  private timer: TimerHandle | null = null;
-  /** When the scheduled sweep runs (clock ms). */
-  private sweepAt = Number.POSITIVE_INFINITY;
+  private readonly sweepAlarm: Alarm;
+  private running = false;
   private sweeping: Promise<void> | null = null;
   /** Activity during a sweep under way: the next one comes at the busy interval. */
   private hurried = false;
@@ -69,6 +68,7 @@ export class Hil {
       'Human-in-the-loop waits and offers by outcome (registered, lookback, satisfied, unmatched, expired, …)',
       ['outcome'],
     );
+    this.sweepAlarm = new Alarm(deps.clock, () => void this.tick());
     this.resolver = createCorrelatedResolver({
       db: deps.db,
       clock: deps.clock,
@@ -214,14 +214,15 @@ export class Hil {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.schedule(0);
+    if (this.running) return;
+    this.running = true;
+    this.sweepAlarm.set(0);
   }
 
   /** Stops the sweeper and waits for a pass under way. */
   async stop(): Promise<void> {
-    this.timer?.cancel();
-    this.timer = null;
+    this.running = false;
+    this.sweepAlarm.cancel();
     await this.sweeping;
   }
 
@@ -233,17 +234,10 @@ export class Hil {
     return r;
   }
 
-  private schedule(ms: number): void {
-    this.timer?.cancel();
-    this.sweepAt = this.deps.clock.now() + ms;
-    this.timer = this.deps.clock.setTimer(() => void this.tick(), ms);
-  }
-
   /** Local activity (a wait registered, an offer made): the next sweep comes at the busy interval. */
   private hurry(): void {
     if (this.sweeping) this.hurried = true;
-    else if (this.timer && this.deps.clock.now() + SWEEP_INTERVAL_MS < this.sweepAt)
-      this.schedule(SWEEP_INTERVAL_MS);
+    else if (this.running) this.sweepAlarm.within(SWEEP_INTERVAL_MS);
   }
 
   private async tick(): Promise<void> {
@@ -257,6 +251,7 @@ export class Hil {
     );
     await this.sweeping;
     this.sweeping = null;
-    if (this.timer) this.schedule(pending || this.hurried ? SWEEP_INTERVAL_MS : IDLE_SWEEP_INTERVAL_MS);
+    if (this.running)
+      this.sweepAlarm.set(pending || this.hurried ? SWEEP_INTERVAL_MS : IDLE_SWEEP_INTERVAL_MS);
   }
 }

@@ -203,7 +203,8 @@ export async function sweep(
   forgetBefore: string,
 ): Promise<{ expired: number; satisfied: number; failed: number; pending: boolean }> {
   // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
-  // `pending` (read from the snapshot before this sweep) says whether another sweep may have work.
+  // `pending` (read from the snapshot before this sweep) says whether another sweep may have work. The
+  // lookback DELETE runs though nothing reads it: PostgreSQL completes every data-modifying CTE.
   const r = await q.query<{ expired: number; satisfied: number; failed: number; pending: boolean }>(
     statement(
       'hil_sweep',
@@ -225,7 +226,7 @@ export async function sweep(
          DELETE FROM hil_lookback WHERE offered_at < $2 RETURNING 1
        )
        SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM satisfied)::int AS satisfied,
-              (SELECT count(*) FROM failed)::int AS failed, (SELECT count(*) FROM forgotten)::int AS forgotten,
+              (SELECT count(*) FROM failed)::int AS failed,
               (EXISTS (SELECT 1 FROM hil_waits WHERE status IN ('open', 'resuming'))
                 OR EXISTS (SELECT 1 FROM hil_lookback)) AS pending`,
     ),

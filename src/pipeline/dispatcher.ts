@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock, TimerHandle } from '../clock.js';
+import { Alarm, type Clock, type TimerHandle } from '../clock.js';
 import type { Config } from '../config.js';
 import { type Db, ts } from '../db/db.js';
 import {
@@ -62,9 +62,7 @@ export class Dispatcher {
   private pendingUpdates: DispatchUpdate[] = [];
   private flushing: Promise<void> | null = null;
   private flushScheduled = false;
-  private pollTimer: TimerHandle | null = null;
-  /** When the scheduled poll runs (clock ms). */
-  private pollAt = Number.POSITIVE_INFINITY;
+  private readonly pollAlarm: Alarm;
   /** Polls in a row that found nothing due: each doubles the wait, up to idlePollMaxMs. */
   private idlePolls = 0;
   private polling = false;
@@ -83,6 +81,7 @@ export class Dispatcher {
     },
   ) {
     this.resolvers.set('latest', (d) => this.latestWaiting(d));
+    this.pollAlarm = new Alarm(deps.clock, () => void this.poll());
   }
 
   setResumeResolver(mode: 'correlated', resolver: ResumeResolver): void {
@@ -176,13 +175,13 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.schedulePoll(0);
+    this.pollAlarm.set(0);
     this.scheduleRenewal();
   }
 
   /** Polls now (after a replay, or when a test moved the clock). */
   kick(): void {
-    if (this.running) this.schedulePoll(0);
+    if (this.running) this.pollAlarm.set(0);
   }
 
   /**
@@ -192,8 +191,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.pollTimer?.cancel();
-    this.pollTimer = null;
+    this.pollAlarm.cancel();
     this.renewTimer?.cancel();
     this.renewTimer = null;
     const unstarted = this.queue.splice(0);
@@ -213,12 +211,6 @@ export class Dispatcher {
     return { queued: this.queue.length, active: this.active };
   }
 
-  private schedulePoll(ms: number): void {
-    this.pollTimer?.cancel();
-    this.pollAt = this.deps.clock.now() + ms;
-    this.pollTimer = this.deps.clock.setTimer(() => void this.poll(), ms);
-  }
-
   /**
    * Brings the next poll forward to at most ms from now: work this process knows falls due (a retry it
    * scheduled, rows it could not claim). Work it cannot know of (another replica's expired lease) waits at
@@ -227,7 +219,7 @@ export class Dispatcher {
   private pollWithin(ms: number): void {
     if (!this.running) return;
     this.idlePolls = 0;
-    if (this.deps.clock.now() + ms < this.pollAt && !this.polling) this.schedulePoll(ms);
+    if (!this.polling) this.pollAlarm.within(ms);
   }
 
   /** The wait after a poll: none when it filled up, the busy interval after work, doubling while idle. */
@@ -245,7 +237,6 @@ export class Dispatcher {
   private async poll(): Promise<void> {
     if (!this.running || this.polling) return;
     this.polling = true;
-    this.pollAt = Number.POSITIVE_INFINITY;
     let claimedCount = 0;
     let limit = 0;
     let failed = false;
@@ -273,7 +264,9 @@ export class Dispatcher {
     } finally {
       this.polling = false;
       if (this.running)
-        this.schedulePoll(failed ? this.deps.config.pollIntervalMs : this.nextPollDelay(claimedCount, limit));
+        this.pollAlarm.set(
+          failed ? this.deps.config.pollIntervalMs : this.nextPollDelay(claimedCount, limit),
+        );
     }
   }
 

@@ -1,5 +1,5 @@
 import { Histogram } from 'prom-client';
-import type { TimerHandle } from '../../clock.js';
+import { Alarm } from '../../clock.js';
 import type { Services } from '../../services.js';
 import type { KindRuntime } from '../types.js';
 import { planCatchup } from './catchup.js';
@@ -34,8 +34,7 @@ export class CronRuntime implements KindRuntime {
   readonly firer: Firer;
   private readonly sync: ScheduleSync;
   private running = false;
-  private timer: TimerHandle | null = null;
-  private armedAt = Number.POSITIVE_INFINITY;
+  private readonly alarm: Alarm;
   private nextHousekeeping = 0;
   private nextReconcile = 0;
   private nextPrune = 0;
@@ -61,6 +60,7 @@ export class CronRuntime implements KindRuntime {
       });
     this.firer = new Firer(s, (seconds, source) => lateness.observe({ source }, seconds));
     this.state = new LoopState(s.logger);
+    this.alarm = new Alarm(s.clock, () => this.tick());
     this.sync = new ScheduleSync(s, this.state, () => this.arm());
     instances.set(s, this);
   }
@@ -95,8 +95,7 @@ export class CronRuntime implements KindRuntime {
 
   async stop(): Promise<void> {
     this.running = false;
-    this.timer?.cancel();
-    this.timer = null;
+    this.alarm.cancel();
     await this.housekeeping;
     await this.sync.idle();
     await this.firer.stop();
@@ -137,17 +136,10 @@ export class CronRuntime implements KindRuntime {
   private arm(): void {
     if (!this.running) return;
     const at = Math.min(this.state.heap.peekKey(), this.nextHousekeeping);
-    if (this.timer && at >= this.armedAt) return;
-    this.timer?.cancel();
-    const now = this.s.clock.now();
-    const delay = Math.max(0, Math.min(at - now, MAX_TIMER_MS));
-    this.armedAt = now + delay;
-    this.timer = this.s.clock.setTimer(() => this.tick(), delay);
+    this.alarm.within(Math.max(0, Math.min(at - this.s.clock.now(), MAX_TIMER_MS)));
   }
 
   private tick(): void {
-    this.timer = null;
-    this.armedAt = Number.POSITIVE_INFINITY;
     if (!this.running) return;
     const now = this.s.clock.now();
     this.stats.lastTickAt = now;
