@@ -120,7 +120,7 @@ export async function createServices(config: Config, o: ServiceOverrides = {}): 
   return services;
 }
 
-/** Restores what start-up must restore, then starts delivery and the kinds' runtimes. */
+/** Restores what start-up must restore, starts the kinds' runtimes (the schedule), then delivery. */
 export async function startServices(s: Services): Promise<void> {
   const interrupted = await s.deployer.recoverInterrupted();
   if (interrupted.length)
@@ -130,15 +130,22 @@ export async function startServices(s: Services): Promise<void> {
     const released = await releaseAllClaims(s.db, ts(s.clock.now()));
     if (released) s.logger.info({ released }, 'claims left by a previous process were released');
   }
+  // Schedules first: ticks falling due now must not wait behind the outbox's backlog, which is late
+  // already (a restart with a backlog took 1.6 s to restore 100k schedules this way, 2.0-2.5 s with the
+  // dispatcher's first polls running alongside). Dispatches a runtime creates meanwhile are written
+  // pending (the dispatcher reserves nothing before its start) and its first poll takes them.
+  await s.runtimes.start(s);
   s.dispatcher.start();
   s.hil.start();
-  await s.runtimes.start(s);
 }
 
-/** Stops in dependency order: no new events, finish deliveries under way, stop runtimes, close. */
+/**
+ * Stops in dependency order: the runtimes (producers: the scheduler stops claiming and stores the ticks it
+ * claimed), then no new events, finish deliveries under way, close.
+ */
 export async function stopServices(s: Services, opts: { closeDb?: boolean } = {}): Promise<void> {
-  await s.ingestor.stop();
   await s.runtimes.stop();
+  await s.ingestor.stop();
   await s.hil.stop();
   await s.dispatcher.stop();
   await s.engine.close();

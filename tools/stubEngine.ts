@@ -34,6 +34,8 @@ export interface StubBehaviour {
   successFalse: boolean;
   /** Never answer execute calls (the connection stays open). */
   hang: boolean;
+  /** Never answer execution status calls, GET /v2/executions/{id} (the connection stays open). */
+  hangStatus: boolean;
   /** Delay before answering, ms. */
   delayMs: number;
   /** 'unsupported' answers 404 to every resume, as engine v2 does; 'supported' resumes paused executions. */
@@ -57,6 +59,7 @@ export class StubEngine {
       executeStatus: 200,
       successFalse: false,
       hang: false,
+      hangStatus: false,
       delayMs: 0,
       resume: 'unsupported',
       retryAfterS: undefined,
@@ -76,9 +79,14 @@ export class StubEngine {
     return this.url;
   }
 
-  async stop(): Promise<void> {
+  /** Drops the connections of calls left hanging (the caller sees a network error). */
+  dropHanging(): void {
     for (const res of this.hanging) res.destroy();
     this.hanging.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.dropHanging();
     if (!this.server) return;
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
@@ -232,6 +240,11 @@ export class StubEngine {
     }
     m = on('GET', /^\/v2\/executions\/([^/]+)$/);
     if (m) {
+      if (this.behaviour.hangStatus) {
+        this.hanging.add(res);
+        res.on('close', () => this.hanging.delete(res));
+        return;
+      }
       const e = this.executions.get(decodeURIComponent(m[1] ?? ''));
       if (!e) return send(404, { detail: 'Not Found' });
       return send(200, {

@@ -59,6 +59,10 @@ export interface ResolveContext extends ConfigContext {
 
 /** Long-lived work of a kind (scheduler loop, mailbox listeners); started and stopped with the process. */
 export interface KindRuntime {
+  /**
+   * Loads what the runtime needs from the database. The outbox's dispatcher starts after every runtime
+   * has: a runtime connecting to remote servers must do that in the background, not before resolving.
+   */
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Triggers of a workflow changed (deploy, undeploy, pause) on this or another replica. */

@@ -10,6 +10,11 @@ export type { FireItem, MissedItem } from './payload.js';
 
 /** Ticks per claim statement. */
 const MAX_CLAIM = 2_000;
+/**
+ * Claimed ticks whose events may be on their way to the inbox at once. Claims stop past it, so when the
+ * pipeline cannot keep up the claims run late (and say so) instead of piling up in memory past their lease.
+ */
+const MAX_DELIVERING = MAX_CLAIM;
 
 export interface ClaimObservation {
   items: readonly FireItem[];
@@ -28,6 +33,8 @@ export interface ClaimObservation {
 export class Firer {
   private readonly queue: FireItem[] = [];
   private claiming = 0;
+  /** Ticks claimed and not yet through deliver(). */
+  private delivering = 0;
   private finishes: FinishRow[] = [];
   private readonly held = new Map<number, Lock>();
   private readonly deferred: { at: number; items: FireItem[] }[] = [];
@@ -53,7 +60,10 @@ export class Firer {
     return this.inflight.size;
   }
 
-  /** Waits for the batches under way (the ingestor refuses new events by then; claims left are taken over). */
+  /**
+   * Stops claiming and waits for the batches under way, their events stored (the ingestor stops after the
+   * runtimes); a claim whose event could not be stored is taken over after its lease.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.deferTimer?.cancel();
@@ -92,21 +102,35 @@ export class Firer {
    * one adds no delay.
    */
   private drain(): void {
-    while (!this.stopped && this.claiming < this.s.db.parallelism && this.queue.length) {
+    while (
+      !this.stopped &&
+      this.claiming < this.s.db.parallelism &&
+      this.delivering < MAX_DELIVERING &&
+      this.queue.length
+    ) {
       const batch = this.queue.splice(0, MAX_CLAIM);
       this.claiming++;
       const done = () => {
         this.claiming--;
         this.drain();
-        if (this.claiming === 0) this.track(this.flushFinishes());
+        this.flushWhenIdle();
       };
       this.track(this.claimFirst(batch)).then(done, done);
     }
   }
 
+  /** Outcomes normally ride on the next claim statement; with none coming, they are written now. */
+  private flushWhenIdle(): void {
+    if (this.claiming === 0 && this.finishes.length) this.track(this.flushFinishes());
+  }
+
+  /**
+   * Claims a batch and returns once the claim is committed; the claimed ticks' delivery goes on without
+   * holding the claim slot, so the next second's claims never queue behind this second's event writes.
+   */
   private async claimFirst(items: FireItem[]): Promise<void> {
     if (this.s.locks.kind !== 'redis') {
-      await this.claimAndDeliver(items);
+      await this.claim(items);
       return;
     }
     const mine: FireItem[] = [];
@@ -133,7 +157,7 @@ export class Firer {
       void this.s.locks.release(lock);
     }
     if (later.length) this.defer(later);
-    if (mine.length) await this.claimAndDeliver(mine);
+    if (mine.length) await this.claim(mine);
   }
 
   /** Ticks another replica holds the lock for (or that failed to claim): claimed here a little later. */
@@ -158,7 +182,14 @@ export class Firer {
     }, first.at - this.s.clock.now());
   }
 
+  /** Claims the ticks and delivers those won; resolves once they are delivered. */
   async claimAndDeliver(items: FireItem[]): Promise<void> {
+    await (await this.claim(items)).delivered;
+  }
+
+  /** Claims the ticks; resolves once the claim is committed, with the delivery of those won under way. */
+  // The delivery is wrapped: an async function returning a promise would wait for it.
+  private async claim(items: FireItem[]): Promise<{ delivered?: Promise<void> }> {
     const { clock, db, instanceId, config } = this.s;
     const carry = this.finishes;
     this.finishes = [];
@@ -176,39 +207,73 @@ export class Firer {
       this.finishes.unshift(...carry);
       this.s.logger.warn({ err, fires: items.length }, 'cron: claiming fires failed; retrying');
       if (!this.stopped) this.defer(items);
-      return;
+      return {};
     }
     const claimedAt = clock.now();
     const mine = items.filter((it) => won.has(fireKey(it.workflowId, it.nodeId, it.nominal)));
     for (const it of mine) this.onClaimLateness(Math.max(0, claimedAt - it.effective) / 1000, it.source);
     this.observer?.({ items, won, claimedAt });
-    if (mine.length) await this.deliver(mine);
+    if (!mine.length) return {};
+    this.delivering += mine.length;
+    const delivered = this.track(
+      this.deliver(mine)
+        .then(() => {})
+        .finally(() => {
+          this.delivering -= mine.length;
+          this.drain();
+          this.flushWhenIdle();
+        }),
+    );
+    return { delivered };
   }
 
   /**
    * Overlap check and ingest of claimed ticks; their outcomes (fired, skipped, dropped) are queued for the
    * next claim statement or flushFinishes. A tick whose ingest fails stays claimed until its lease ends.
+   * Ticks without an overlap check are stored at once: an engine slow to answer a check (up to twice
+   * ENGINE_TIMEOUT_MS) delays only the ticks of the triggers being checked.
    */
   async deliver(items: FireItem[]): Promise<Map<string, IngestOutcome>> {
-    const { ingestor, clock } = this.s;
-    const go: FireItem[] = [];
-    const seen = new Set<string>();
+    const outcomes = new Map<string, IngestOutcome>();
+    const checked = new Map<string, FireItem[]>();
+    const plain: FireItem[] = [];
     for (const it of [...items].sort((a, b) => a.nominal - b.nominal)) {
       if (!it.overlapSkip) {
-        go.push(it);
+        plain.push(it);
         continue;
       }
       const t = `${it.workflowId}\u0000${it.nodeId}`;
-      const verdict = seen.has(t)
-        ? { skip: true, reason: 'overlap: an earlier tick of this trigger fires in the same batch' }
-        : await checkOverlap(this.s, it.workflowId, it.nodeId);
-      seen.add(t);
-      if (verdict.skip) this.finishes.push(row(it, 'skipped', verdict.reason, null, null));
-      else go.push(it);
+      const list = checked.get(t);
+      if (list) list.push(it);
+      else checked.set(t, [it]);
     }
-    const outcomes = new Map<string, IngestOutcome>();
+    await Promise.all([
+      this.store(plain, outcomes),
+      ...[...checked.values()].map(async ([first, ...rest]) => {
+        // The earliest tick of the trigger is checked; later ones in the same batch overlap with it.
+        for (const it of rest)
+          this.finishes.push(
+            row(
+              it,
+              'skipped',
+              'overlap: an earlier tick of this trigger fires in the same batch',
+              null,
+              null,
+            ),
+          );
+        const verdict = await checkOverlap(this.s, first!.workflowId, first!.nodeId);
+        if (verdict.skip) this.finishes.push(row(first!, 'skipped', verdict.reason, null, null));
+        else await this.store([first!], outcomes);
+      }),
+    ]);
+    return outcomes;
+  }
+
+  /** Ingests ticks as events and queues their outcomes. */
+  private async store(items: FireItem[], outcomes: Map<string, IngestOutcome>): Promise<void> {
+    const { ingestor, clock } = this.s;
     const results = await Promise.allSettled(
-      go.map((it) => {
+      items.map((it) => {
         const firedAt = clock.now();
         return ingestor
           .ingest({
@@ -223,10 +288,10 @@ export class Firer {
       }),
     );
     results.forEach((r, i) => {
-      const it = go[i]!;
+      const it = items[i]!;
       if (r.status === 'rejected') {
         const code = (r.reason as { code?: string }).code;
-        // At shutdown the ingestor refuses new events: the claim is taken over after its lease.
+        // Once the ingestor refuses new events (shutdown), the claim is taken over after its lease.
         this.s.logger[code === 'SCHED_SHUTTING_DOWN' ? 'debug' : 'warn'](
           { err: r.reason, workflow_id: it.workflowId, node_id: it.nodeId },
           'cron: storing a fire failed; it stays claimed until its lease ends',
@@ -242,7 +307,6 @@ export class Firer {
         this.finishes.push(row(it, 'dropped', why, o.eventId, firedAt));
       }
     });
-    return outcomes;
   }
 }
 

@@ -55,7 +55,8 @@ const bySortKey = <T extends { workflowId: string; nodeId: string; nominal: numb
 
 const tsOrNull = (v: number | null) => (v === null ? null : ts(v));
 
-const epoch = (col: string, as: string) => `(extract(epoch FROM ${col}) * 1000)::float8 AS ${as}`;
+// date_part, not extract: since PostgreSQL 14 extract computes in numeric, a third of the restore query's time.
+const epoch = (col: string, as: string) => `date_part('epoch', ${col}) * 1000 AS ${as}`;
 
 /** One row per CRON trigger with its newest fire record and its seed; instants as epoch ms (no Date parsing). */
 // The configuration's fields the loop uses, as columns: cheaper to read than the JSON document.
@@ -142,8 +143,11 @@ export async function streamSchedules(
 ): Promise<void> {
   await db.tx(async (q) => {
     await q.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    // Plan for the whole result (hash joins), not for the first rows as cursors do by default.
+    // Plan for the whole result (hash joins), not for the first rows as cursors do by default. No JIT:
+    // at 100k schedules the estimate passes jit_optimize_above_cost, and compiling took longer (0.6 s) than
+    // the query saved.
     await q.query('SET LOCAL cursor_tuple_fraction = 1');
+    await q.query('SET LOCAL jit = off');
     await q.query(
       `DECLARE cron_restore NO SCROLL CURSOR FOR ${SCHEDULES} AND t.enabled AND t.deployment_status = 'active'`,
     );
