@@ -11,6 +11,13 @@ export type { FireItem, MissedItem } from './payload.js';
 /** Ticks per claim statement. */
 const MAX_CLAIM = 2_000;
 /**
+ * Claim statements under way at once. One: a claim is short (its ticks' delivery does not hold it), and
+ * every tick falling due meanwhile joins the next statement, so fewer, larger statements load the database
+ * less. Measured (bench/cron, PostgreSQL, 60 s): claim lateness p99 11 ms at 10k schedules and 87 ms at
+ * 100k with one, 14-15 and 116 ms with four.
+ */
+const CLAIMS_IN_FLIGHT = 1;
+/**
  * Claimed ticks whose events may be on their way to the inbox at once. Claims stop past it, so when the
  * pipeline cannot keep up the claims run late (and say so) instead of piling up in memory past their lease.
  */
@@ -104,7 +111,7 @@ export class Firer {
   private drain(): void {
     while (
       !this.stopped &&
-      this.claiming < this.s.db.parallelism &&
+      this.claiming < CLAIMS_IN_FLIGHT &&
       this.delivering < MAX_DELIVERING &&
       this.queue.length
     ) {
