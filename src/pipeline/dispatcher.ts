@@ -172,10 +172,14 @@ export class Dispatcher {
     });
   }
 
-  start(): void {
+  /**
+   * Takes dispatches handed over at insert from now on; polls the outbox at once unless told not to (the
+   * start-up defers the first poll until the runtimes have restored, then kicks).
+   */
+  start(opts: { poll?: boolean } = {}): void {
     if (this.running) return;
     this.running = true;
-    this.pollAlarm.set(0);
+    if (opts.poll !== false) this.pollAlarm.set(0);
     this.scheduleRenewal();
   }
 

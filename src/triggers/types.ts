@@ -60,8 +60,8 @@ export interface ResolveContext extends ConfigContext {
 /** Long-lived work of a kind (scheduler loop, mailbox listeners); started and stopped with the process. */
 export interface KindRuntime {
   /**
-   * Loads what the runtime needs from the database. The outbox's dispatcher starts after every runtime
-   * has: a runtime connecting to remote servers must do that in the background, not before resolving.
+   * Loads what the runtime needs from the database. The dispatcher's first poll of the outbox waits until
+   * every runtime has started: a runtime connecting to remote servers does that in the background.
    */
   start(): Promise<void>;
   stop(): Promise<void>;
