@@ -79,6 +79,12 @@ export class StubEngine {
     return this.url;
   }
 
+  /** Keeps a call unanswered, its connection open, until dropHanging or stop. */
+  private leaveHanging(res: ServerResponse): void {
+    this.hanging.add(res);
+    res.on('close', () => this.hanging.delete(res));
+  }
+
   /** Drops the connections of calls left hanging (the caller sees a network error). */
   dropHanging(): void {
     for (const res of this.hanging) res.destroy();
@@ -156,9 +162,7 @@ export class StubEngine {
     if (m) {
       const b = this.behaviour;
       if (b.hang) {
-        this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
-        return;
+        return this.leaveHanging(res);
       }
       if (b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
       if (idempotencyKey) this.keyCounts.set(idempotencyKey, (this.keyCounts.get(idempotencyKey) ?? 0) + 1);
@@ -241,9 +245,7 @@ export class StubEngine {
     m = on('GET', /^\/v2\/executions\/([^/]+)$/);
     if (m) {
       if (this.behaviour.hangStatus) {
-        this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
-        return;
+        return this.leaveHanging(res);
       }
       const e = this.executions.get(decodeURIComponent(m[1] ?? ''));
       if (!e) return send(404, { detail: 'Not Found' });

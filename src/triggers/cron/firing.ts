@@ -259,21 +259,14 @@ export class Firer {
     }
     await Promise.all([
       this.store(plain, outcomes),
-      ...[...checked.values()].map(async ([first, ...rest]) => {
+      ...[...checked.values()].map(async (ticks) => {
         // The earliest tick of the trigger is checked; later ones in the same batch overlap with it.
-        for (const it of rest)
-          this.finishes.push(
-            row(
-              it,
-              'skipped',
-              'overlap: an earlier tick of this trigger fires in the same batch',
-              null,
-              null,
-            ),
-          );
-        const verdict = await checkOverlap(this.s, first!.workflowId, first!.nodeId);
-        if (verdict.skip) this.finishes.push(row(first!, 'skipped', verdict.reason, null, null));
-        else await this.store([first!], outcomes);
+        const [first, ...rest] = ticks as [FireItem, ...FireItem[]];
+        const why = 'overlap: an earlier tick of this trigger fires in the same batch';
+        for (const it of rest) this.finishes.push(row(it, 'skipped', why, null, null));
+        const verdict = await checkOverlap(this.s, first.workflowId, first.nodeId);
+        if (verdict.skip) this.finishes.push(row(first, 'skipped', verdict.reason, null, null));
+        else await this.store([first], outcomes);
       }),
     ]);
     return outcomes;
