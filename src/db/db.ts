@@ -8,16 +8,29 @@ export interface QueryResult<R> {
 }
 
 /**
- * A statement PostgreSQL keeps prepared per connection (parsed and planned once): for the hot paths,
- * where planning costs as much as running. PGlite runs its text as usual.
+ * A named statement of a hot path. By default PostgreSQL keeps it prepared per connection (parsed and
+ * planned once), where planning costs as much as running. With `prepare: false` it is sent unnamed and
+ * planned for each call: for statements whose good plan depends on table sizes, since a generic plan
+ * made while a table was small (a new database) keeps scanning it whole as it grows, until autovacuum's
+ * next ANALYZE. PGlite runs the text as usual. The name also lets tests find the statement.
  */
 export interface Statement {
   readonly name: string;
   readonly text: string;
+  readonly prepare: boolean;
 }
 
-export function statement(name: string, text: string): Statement {
-  return { name, text };
+const declared = new Map<string, Statement>();
+
+export function statement(name: string, text: string, opts: { prepare?: boolean } = {}): Statement {
+  const s = { name, text, prepare: opts.prepare ?? true };
+  declared.set(name, s);
+  return s;
+}
+
+/** Every statement declared so far (test/core/plans.test.ts checks the generic plans of the prepared ones). */
+export function declaredStatements(): Statement[] {
+  return [...declared.values()];
 }
 
 export interface Queryable {

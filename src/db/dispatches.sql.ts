@@ -139,6 +139,10 @@ export interface DispatchUpdate {
   now: string;
 }
 
+// Planned per call: a generic plan made while dispatches was small (a new database) hash-joins the
+// outcomes with a scan of the whole table, and keeps doing so as it grows until autovacuum's next
+// ANALYZE; that was most of PostgreSQL's CPU in bench/ingest. The id list tells the planner the rows are
+// a handful of primary-key lookups.
 const STMT_COMPLETE = statement(
   'dispatch_complete',
   `UPDATE dispatches d SET status = x.status,
@@ -153,7 +157,8 @@ const STMT_COMPLETE = statement(
      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
        execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
        last_http_status integer, now timestamptz)
-     WHERE d.id = x.id AND d.claim_token = x.claim_token`,
+     WHERE d.id = ANY($2::uuid[]) AND d.id = x.id AND d.claim_token = x.claim_token`,
+  { prepare: false },
 );
 
 /**
@@ -178,6 +183,7 @@ export async function completeDispatches(q: Queryable, updates: readonly Dispatc
         now: u.now,
       })),
     ),
+    updates.map((u) => u.id),
   ]);
   return r.rowCount;
 }

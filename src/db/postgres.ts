@@ -121,9 +121,10 @@ class PostgresDb implements Db {
 }
 
 function toConfig(text: string | Statement, params: readonly unknown[]): pg.QueryConfig {
-  return typeof text === 'string'
-    ? { text, values: params as unknown[] }
-    : { name: text.name, text: text.text, values: params as unknown[] };
+  if (typeof text === 'string') return { text, values: params as unknown[] };
+  return text.prepare
+    ? { name: text.name, text: text.text, values: params as unknown[] }
+    : { text: text.text, values: params as unknown[] };
 }
 
 function quoteIdent(name: string): string {

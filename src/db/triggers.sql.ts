@@ -95,12 +95,15 @@ export async function deleteTriggers(q: Queryable, workflowId: string): Promise<
   return r.rowCount;
 }
 
+// The routing reads are planned per call: a plan made while trigger_index was small (a new database)
+// scans the whole table once thousands of triggers are deployed.
 const STMT_ROUTE_BY_INDEX_KEY = statement(
   'route_by_index_key',
   `SELECT ${COLUMNS}
      FROM unnest($1::text[], $2::text[]) AS k(kind, index_key)
      JOIN trigger_index t ON t.trigger_subtype = k.kind AND t.index_key = k.index_key
      JOIN workflows w ON w.id = t.workflow_id`,
+  { prepare: false },
 );
 
 /** Phase one of routing: every trigger under the given (kind, index key) pairs, with its owner. */
@@ -119,6 +122,7 @@ export async function findByIndexKeys(
 const STMT_ROUTE_BY_TRIGGER_ID = statement(
   'route_by_trigger_id',
   `SELECT ${COLUMNS} FROM trigger_index t JOIN workflows w ON w.id = t.workflow_id WHERE t.id = ANY($1::uuid[])`,
+  { prepare: false },
 );
 
 /** Triggers by id (events aimed at particular triggers, such as cron fires). */

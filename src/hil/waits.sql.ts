@@ -205,6 +205,7 @@ export async function sweep(
   // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
   // `pending` (read from the snapshot before this sweep) says whether another sweep may have work. The
   // lookback DELETE runs though nothing reads it: PostgreSQL completes every data-modifying CTE.
+  // Planned per call: a plan made while dispatches was small joins it by a full scan.
   const r = await q.query<{ expired: number; satisfied: number; failed: number; pending: boolean }>(
     statement(
       'hil_sweep',
@@ -229,6 +230,7 @@ export async function sweep(
               (SELECT count(*) FROM failed)::int AS failed,
               (EXISTS (SELECT 1 FROM hil_waits WHERE status IN ('open', 'resuming'))
                 OR EXISTS (SELECT 1 FROM hil_lookback)) AS pending`,
+      { prepare: false },
     ),
     [now, forgetBefore],
   );
