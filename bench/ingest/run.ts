@@ -1,7 +1,8 @@
 /**
  * bench/ingest: signed webhook deliveries per second through the full durable path (verify → route →
  * event + dispatch committed → 202; the engine stand-in is called afterwards), on PGlite and on
- * PostgreSQL, next to a bare Fastify echo route, plus ack latency at a fixed 1,000 requests/s.
+ * PostgreSQL, next to a bare Fastify echo route, plus ack latency at 1,000 requests/s: autocannon's fixed
+ * rate (bursts of 10) and an evenly paced open-loop generator (latency from each request's due instant).
  *
  *   npm run bench:ingest -- [--duration 30] [--connections 100] [--rate 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
  *
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { Pool } from 'undici';
 import { openPglite } from '../../src/db/pglite.js';
 import { signStandardWebhook } from '../../src/triggers/webhook/verify.js';
 
@@ -134,27 +136,86 @@ function load(url: string, pathname: string, opts: { duration: number; rate?: nu
       {
         method: 'POST',
         path: pathname,
-        setupRequest: (req: autocannon.Request) => {
-          const id = `msg_${prefix}_${seq++}`;
-          const ts = Math.floor(Date.now() / 1000);
-          return {
-            ...req,
-            body: BODY,
-            headers: {
-              'content-type': 'application/json',
-              ...(opts.signed
-                ? {
-                    'webhook-id': id,
-                    'webhook-timestamp': String(ts),
-                    'webhook-signature': signStandardWebhook(SECRET, id, ts, BODY),
-                  }
-                : {}),
-            },
-          };
-        },
+        setupRequest: (req: autocannon.Request) => ({
+          ...req,
+          body: BODY,
+          headers: signedHeaders(prefix, opts.signed),
+        }),
       },
     ],
   });
+}
+
+function signedHeaders(prefix: string, signed: boolean): Record<string, string> {
+  const id = `msg_${prefix}_${seq++}`;
+  const ts = Math.floor(Date.now() / 1000);
+  return {
+    'content-type': 'application/json',
+    ...(signed
+      ? {
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': signStandardWebhook(SECRET, id, ts, BODY),
+        }
+      : {}),
+  };
+}
+
+/**
+ * Open-loop load at an even pace: request i is due at start + i/rate whatever the answers before it, and
+ * its latency counts from that instant, so a late generator or a slow answer both show (no coordinated
+ * omission). autocannon's fixed rate fires all its connections at the same instants, so 1,000/s over 10
+ * connections arrives as bursts of 10 requests every 10 ms; this is the same rate spread evenly.
+ */
+async function paced(
+  url: string,
+  pathname: string,
+  opts: { duration: number; rate: number; signed: boolean },
+) {
+  const prefix = randomBytes(4).toString('hex');
+  const pool = new Pool(url, { connections: 128 });
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const total = Math.round(opts.rate * opts.duration);
+  const start = performance.now() + 20;
+  const pending = new Set<Promise<void>>();
+  let i = 0;
+  while (i < total) {
+    const now = performance.now();
+    // Every request due by now goes out (a timer wakes about once a millisecond).
+    for (; i < total && start + (i * 1000) / opts.rate <= now; i++) {
+      const due = start + (i * 1000) / opts.rate;
+      const p = pool
+        .request({ path: pathname, method: 'POST', headers: signedHeaders(prefix, opts.signed), body: BODY })
+        .then(async (res) => {
+          await res.body.dump();
+          if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
+          latencies.push(performance.now() - due);
+        })
+        .catch(() => {
+          errors++;
+        })
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const q = (f: number) =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] ?? NaN) * 10) /
+    10;
+  return {
+    target_per_s: opts.rate,
+    requests_per_s: Math.round(latencies.length / elapsed),
+    total_2xx: latencies.length - non2xx,
+    non_2xx: non2xx,
+    errors,
+    latency_ms: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+  };
 }
 
 type Result = Awaited<ReturnType<typeof autocannon>>;
@@ -235,6 +296,12 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
       signed: true,
     });
     await drain(warm['2xx'] + fixed['2xx']);
+    const even = await paced(svc.url, '/api/v1/public/webhook/bench', {
+      duration: DURATION,
+      rate: RATE,
+      signed: true,
+    });
+    await drain(warm['2xx'] + fixed['2xx'] + even.total_2xx);
     const cpu0 = cpuSeconds(svc.pid);
     const pg0 = postgresCpuSeconds();
     const engine0 = cpuSeconds(engine.pid);
@@ -248,7 +315,7 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
     const engineCpu = (cpuSeconds(engine.pid) - engine0) / elapsed;
     const gen = process.cpuUsage(gen0);
     const genCpu = (gen.user + gen.system) / 1e6 / elapsed;
-    acked = warm['2xx'] + max['2xx'] + fixed['2xx'];
+    acked = warm['2xx'] + max['2xx'] + fixed['2xx'] + even.total_2xx;
     const drainS = await drain(acked);
     const deliveryRate = Math.round(((await engine.stats()).distinct_keys - before) / (elapsed + drainS));
     result = {
@@ -264,6 +331,7 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
         delivered_per_s: deliveryRate,
       },
       fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+      even_rate: even,
     };
   } finally {
     await stop(svc);
@@ -295,10 +363,12 @@ async function main() {
       await load(echo.url, '/echo', { duration: WARMUP, signed: false });
       const max = await load(echo.url, '/echo', { duration: DURATION, signed: false });
       const fixed = await load(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
+      const even = await paced(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
       results.push({
         backend: 'bare fastify echo',
         max_throughput: summary(max),
         fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+        even_rate: even,
       });
     } finally {
       await stop(echo);

@@ -46,8 +46,6 @@ export type Dialect = 'pglite' | 'postgres';
 
 export interface Db extends Queryable {
   readonly dialect: Dialect;
-  /** How many transactions can usefully run at once (1 on PGlite: it has a single connection). */
-  readonly parallelism: number;
   /** Runs fn in a transaction; commits when it resolves, rolls back when it throws. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Subscribes to NOTIFY on a channel; returns the unsubscribe function. */

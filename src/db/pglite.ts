@@ -51,7 +51,6 @@ interface Reply {
 
 class PgliteDb implements Db {
   readonly dialect = 'pglite' as const;
-  readonly parallelism = 1;
   private closed = false;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();

@@ -23,15 +23,12 @@ export async function openPostgres(opts: { url: string; schema: string; poolSize
 
 class PostgresDb implements Db {
   readonly dialect = 'postgres' as const;
-  readonly parallelism: number;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly url: string,
     private readonly schema: string,
-  ) {
-    this.parallelism = Math.max(1, Math.min(4, (pool.options.max ?? 10) - 2));
-  }
+  ) {}
 
   async query<R>(text: string | Statement, params: readonly unknown[] = []): Promise<QueryResult<R>> {
     const r = await this.pool.query(toConfig(text, params));

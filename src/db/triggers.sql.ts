@@ -96,13 +96,19 @@ export async function deleteTriggers(q: Queryable, workflowId: string): Promise<
 }
 
 // The routing reads are planned per call: a plan made while trigger_index was small (a new database)
-// scans the whole table once thousands of triggers are deployed.
+// scans the whole table once thousands of triggers are deployed. The owner is read per trigger by its
+// key: joined, the planner hashes the whole workflows table for a batch of 2,000 cron fires (26 ms per
+// batch at 100k workflows against 17 ms).
+const ROUTE_COLUMNS = COLUMNS.replace(
+  'w.user_id',
+  '(SELECT w.user_id FROM workflows w WHERE w.id = t.workflow_id) AS user_id',
+);
+
 const STMT_ROUTE_BY_INDEX_KEY = statement(
   'route_by_index_key',
-  `SELECT ${COLUMNS}
+  `SELECT ${ROUTE_COLUMNS}
      FROM unnest($1::text[], $2::text[]) AS k(kind, index_key)
-     JOIN trigger_index t ON t.trigger_subtype = k.kind AND t.index_key = k.index_key
-     JOIN workflows w ON w.id = t.workflow_id`,
+     JOIN trigger_index t ON t.trigger_subtype = k.kind AND t.index_key = k.index_key`,
   { prepare: false },
 );
 
@@ -121,7 +127,7 @@ export async function findByIndexKeys(
 
 const STMT_ROUTE_BY_TRIGGER_ID = statement(
   'route_by_trigger_id',
-  `SELECT ${COLUMNS} FROM trigger_index t JOIN workflows w ON w.id = t.workflow_id WHERE t.id = ANY($1::uuid[])`,
+  `SELECT ${ROUTE_COLUMNS} FROM trigger_index t WHERE t.id = ANY($1::uuid[])`,
   { prepare: false },
 );
 

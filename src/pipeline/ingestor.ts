@@ -51,6 +51,14 @@ interface Routed {
 }
 
 /**
+ * Commits under way at once. Everything arriving meanwhile waits for the next one and shares it: fewer,
+ * larger commits. bench/ingest on PostgreSQL, one against four: 2,304/s against 2,155/s at most, ack p99
+ * 16 ms against 27 ms at 1,000/s, as four small commits cost more round trips and CPU than one large one
+ * on a box whose cores the database shares.
+ */
+const COMMITS_IN_FLIGHT = 1;
+
+/**
  * The durable half of the pipeline: routes events and writes them with their dispatches in one
  * transaction, then answers. Requests that arrive while a transaction is committing wait for the next
  * one and share it (group commit), so throughput is not bounded by one flush per event, and an idle
@@ -105,7 +113,7 @@ export class Ingestor {
   }
 
   private drain(): void {
-    while (this.running < this.deps.db.parallelism && this.queue.length > 0) {
+    while (this.running < COMMITS_IN_FLIGHT && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.deps.maxBatch);
       this.running++;
       void this.commitBatch(batch).finally(() => {

@@ -21,7 +21,6 @@ export function interceptQueries(
   });
   return {
     dialect: db.dialect,
-    parallelism: db.parallelism,
     query: (text, params) => wrap(db).query(text, params),
     exec: (script) => db.exec(script),
     tx: (fn) => db.tx((q) => fn(wrap(q))),
