@@ -4,11 +4,14 @@ import type { NewEventRow } from './events.sql.js';
 
 const STMT_INBOX_WRITE = statement(
   'inbox_write',
-  `WITH ev AS (
+  `WITH fresh AS (
+       SELECT $3::bigint IS NULL OR EXISTS (SELECT 1 FROM trigger_index_version WHERE version = $3::bigint) AS ok
+     ), ev AS (
        INSERT INTO events (id, kind, idempotency_key, index_key, payload, meta, received_at, matched_count)
        SELECT x.id, x.kind, x.idempotency_key, x.index_key, x.payload, x.meta, x.received_at, x.matched_count
        FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, kind text, idempotency_key text, index_key text,
          payload jsonb, meta jsonb, received_at timestamptz, matched_count integer)
+       WHERE (SELECT ok FROM fresh)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING id
      ), d AS (
@@ -23,21 +26,36 @@ const STMT_INBOX_WRITE = statement(
          now timestamptz)
        WHERE x.event_id IN (SELECT id FROM ev)
      )
-     SELECT id FROM ev`,
+     SELECT id::text FROM ev
+     UNION ALL SELECT NULL WHERE NOT (SELECT ok FROM fresh)`,
 );
 
 /**
  * The inbox write: events and their dispatches in ONE statement (atomic on its own, so the common path
  * needs no explicit transaction and a single round trip). An idempotency key already stored inserts
- * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted.
+ * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted, or `stale`
+ * (nothing written) when the events were routed by triggers read at `routedAt`, a trigger_index version
+ * that is no longer current.
  */
 export async function writeInbox(
   q: Queryable,
   events: readonly NewEventRow[],
   dispatches: readonly NewDispatchRow[],
-): Promise<Set<string>> {
+): Promise<Set<string>>;
+export async function writeInbox(
+  q: Queryable,
+  events: readonly NewEventRow[],
+  dispatches: readonly NewDispatchRow[],
+  routedAt: string | null,
+): Promise<Set<string> | 'stale'>;
+export async function writeInbox(
+  q: Queryable,
+  events: readonly NewEventRow[],
+  dispatches: readonly NewDispatchRow[],
+  routedAt: string | null = null,
+): Promise<Set<string> | 'stale'> {
   if (events.length === 0) return new Set();
-  const r = await q.query<{ id: string }>(STMT_INBOX_WRITE, [
+  const r = await q.query<{ id: string | null }>(STMT_INBOX_WRITE, [
     json(
       events.map((e) => ({
         id: e.id,
@@ -65,6 +83,8 @@ export async function writeInbox(
         now: d.now,
       })),
     ),
+    routedAt,
   ]);
-  return new Set(r.rows.map((x) => x.id));
+  if (r.rows.some((x) => x.id === null)) return 'stale';
+  return new Set(r.rows.map((x) => x.id as string));
 }

@@ -131,6 +131,16 @@ const STMT_ROUTE_BY_TRIGGER_ID = statement(
   { prepare: false },
 );
 
+/** The trigger_index version (migration 0006): it moves with every change to the table. */
+export async function readTriggerIndexVersion(q: Queryable): Promise<string> {
+  const r = await q.query<{ v: string }>(
+    statement('trigger_index_version', 'SELECT version::text AS v FROM trigger_index_version', {
+      prepare: false,
+    }),
+  );
+  return r.rows[0]?.v ?? '0';
+}
+
 /** Triggers by id (events aimed at particular triggers, such as cron fires). */
 export async function findByIds(q: Queryable, ids: readonly string[]): Promise<TriggerRow[]> {
   if (ids.length === 0) return [];

@@ -4,13 +4,14 @@ import { type Db, type Queryable, ts } from '../db/db.js';
 import { type ClaimedDispatch, claimedAtInsert, type NewDispatchRow } from '../db/dispatches.sql.js';
 import { findEventIdsByKeys, type NewEventRow } from '../db/events.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
-import { findByIds, findByIndexKeys } from '../db/triggers.sql.js';
+import { findByIds, findByIndexKeys, readTriggerIndexVersion } from '../db/triggers.sql.js';
 import { AppError, appError, SQLSTATE, sqlState } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../triggers/registry.js';
 import type { InboundEvent, TriggerRow } from '../triggers/types.js';
 import type { Dispatcher } from './dispatcher.js';
+import { indexKeyOf, RouteCache } from './routeCache.js';
 
 export interface RoutingDecision {
   workflow_id: string;
@@ -58,6 +59,9 @@ interface Routed {
  */
 const COMMITS_IN_FLIGHT = 1;
 
+/** Times a batch is routed by the route cache before it reads trigger_index itself (triggers changing fast). */
+const STALE_RETRIES = 3;
+
 /**
  * The durable half of the pipeline: routes events and writes them with their dispatches in one
  * transaction, then answers. Requests that arrive while a transaction is committing wait for the next
@@ -66,6 +70,7 @@ const COMMITS_IN_FLIGHT = 1;
  */
 export class Ingestor {
   private readonly queue: Pending[] = [];
+  private readonly routes = new RouteCache();
   private running = 0;
   private stopped = false;
   private drainScheduled = false;
@@ -170,14 +175,14 @@ export class Ingestor {
     // adds writes of its own (onStored) that must commit or roll back with the event.
     const needsTx = batch.some((p) => p.event.onStored);
     const run = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => (needsTx ? db.tx(fn) : fn(db));
-    try {
-      await run(async (q) => {
+    const attempt = (cached: boolean) =>
+      run(async (q) => {
         claimed.length = 0;
         results.length = 0;
         dispatcher.unreserve(reserved);
         reserved = 0;
         const now = clock.now();
-        const routed = await this.route(q, batch, results);
+        const { routed, routedAt } = await this.route(q, batch, results, cached);
         reserved = dispatcher.reserve(routed.reduce((n, r) => n + r.matches.length, 0));
         const leaseUntil = ts(now + dispatcher.leaseMs);
         let claimBudget = reserved;
@@ -220,7 +225,17 @@ export class Ingestor {
           });
           return { r, claims, ids };
         });
-        const inserted = await writeInbox(q, eventRows, dispatchRows);
+        // A refusal (no trigger, trigger paused) writes nothing for the write to check it against: check the
+        // version it was decided at before answering it.
+        if (
+          routedAt !== null &&
+          results.some((x) => x.error) &&
+          (await readTriggerIndexVersion(q)) !== routedAt
+        )
+          return 'stale';
+        const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt);
+        // Routed by cached triggers whose version has moved on: nothing was written.
+        if (inserted === 'stale') return 'stale';
         const duplicates = plans.filter((x) => !inserted.has(x.r.eventId));
         const existing = await findEventIdsByKeys(
           q,
@@ -248,7 +263,10 @@ export class Ingestor {
             });
           }
         }
+        return 'written';
       });
+    try {
+      for (let n = 1; (await attempt(n <= STALE_RETRIES)) === 'stale'; n++) this.routes.invalidate();
     } catch (err) {
       dispatcher.unreserve(reserved);
       throw err;
@@ -277,36 +295,44 @@ export class Ingestor {
   }
 
   /**
-   * Phase one (index key or trigger id lookup, inside the transaction so an undeploy that committed is
-   * seen at once), then each kind's admission check and matcher.
+   * Triggers by index key: from the route cache, with the trigger_index version the inbox write must
+   * still find; or, after the version moved under a batch several times running, straight from the table.
+   */
+  private async byIndexKey(
+    q: Queryable,
+    keys: { kind: string; indexKey: string }[],
+    cached: boolean,
+  ): Promise<{ candidates: Map<string, TriggerRow[]>; version: string | null }> {
+    if (keys.length === 0) return { candidates: new Map(), version: null };
+    if (cached) return this.routes.lookup(q, keys);
+    const candidates = new Map<string, TriggerRow[]>(keys.map((k) => [indexKeyOf(k), []]));
+    for (const t of await findByIndexKeys(q, keys)) candidates.get(indexKeyOf(t))?.push(t);
+    return { candidates, version: null };
+  }
+
+  /**
+   * Phase one (index key lookup through the route cache, checked by the inbox write; trigger id lookup
+   * from the table), so an undeploy that committed is seen at once, then each kind's admission check and
+   * matcher.
    */
   private async route(
     q: Queryable,
     batch: Pending[],
     results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[],
-  ): Promise<Routed[]> {
+    cached: boolean,
+  ): Promise<{ routed: Routed[]; routedAt: string | null }> {
     const { registry } = this.deps;
     const keyed = new Map<string, { kind: string; indexKey: string }>();
     const ids = new Set<string>();
     for (const p of batch) {
       if (p.event.triggerIds) for (const id of p.event.triggerIds) ids.add(id);
-      else
-        keyed.set(`${p.event.kind}\u0000${p.event.indexKey}`, {
-          kind: p.event.kind,
-          indexKey: p.event.indexKey,
-        });
+      else keyed.set(indexKeyOf(p.event), { kind: p.event.kind, indexKey: p.event.indexKey });
     }
     const [byKey, byId] = await Promise.all([
-      findByIndexKeys(q, [...keyed.values()]),
+      this.byIndexKey(q, [...keyed.values()], cached),
       findByIds(q, [...ids]),
     ]);
-    const candidatesByKey = new Map<string, TriggerRow[]>();
-    for (const t of byKey) {
-      const k = `${t.kind}\u0000${t.indexKey}`;
-      const list = candidatesByKey.get(k) ?? [];
-      list.push(t);
-      candidatesByKey.set(k, list);
-    }
+    const candidatesByKey = byKey.candidates;
     const byIdMap = new Map(byId.map((t) => [t.id, t]));
     const seenKeys = new Set<string>();
     const routed: Routed[] = [];
@@ -322,7 +348,7 @@ export class Ingestor {
             const t = byIdMap.get(id);
             return t && t.kind === ev.kind ? [t] : [];
           })
-        : (candidatesByKey.get(`${ev.kind}\u0000${ev.indexKey}`) ?? []);
+        : (candidatesByKey.get(indexKeyOf(ev)) ?? []);
       const refusal = kind.admit?.(ev, candidates);
       if (refusal) {
         results.push({ p, error: refusal });
@@ -366,6 +392,6 @@ export class Ingestor {
       }
       routed.push({ p, eventId: randomUUID(), routing, matches });
     }
-    return routed;
+    return { routed, routedAt: byKey.version };
   }
 }

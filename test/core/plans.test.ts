@@ -48,7 +48,9 @@ describe('prepared statements keep index plans as tables grow', () => {
       });
       plans.set(s.name, plan);
     }
-    for (const [name, plan] of plans) expect(plan, name).not.toMatch(/Seq Scan on/);
+    // trigger_index_version holds one row, always.
+    for (const [name, plan] of plans)
+      expect(plan, name).not.toMatch(/Seq Scan on (?!trigger_index_version )/);
   });
 
   it('fails for a statement that would scan, so the check above can fail', async () => {
