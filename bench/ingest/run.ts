@@ -95,6 +95,12 @@ async function stop(p: Proc): Promise<void> {
   await done;
 }
 
+/** User + system CPU seconds from a /proc/<pid>/stat line (fields after the command name). */
+function statCpuSeconds(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** CPU seconds of every PostgreSQL process on this host (backends, WAL writer, checkpointer…). */
 function postgresCpuSeconds(): number {
   let total = 0;
@@ -102,9 +108,7 @@ function postgresCpuSeconds(): number {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) / 100;
+      if (stat.includes('(postgres)')) total += statCpuSeconds(stat);
     } catch {
       // The process ended between the listing and the read.
     }
@@ -114,9 +118,7 @@ function postgresCpuSeconds(): number {
 
 function cpuSeconds(pid: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return Number.NaN;
   }
@@ -184,8 +186,9 @@ async function paced(
   while (i < total) {
     const now = performance.now();
     // Every request due by now goes out (a timer wakes about once a millisecond).
-    for (; i < total && start + (i * 1000) / opts.rate <= now; i++) {
+    for (; i < total; i++) {
       const due = start + (i * 1000) / opts.rate;
+      if (due > now) break;
       const p = pool
         .request({ path: pathname, method: 'POST', headers: signedHeaders(prefix, opts.signed), body: BODY })
         .then(async (res) => {

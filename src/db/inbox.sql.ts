@@ -34,8 +34,9 @@ const STMT_INBOX_WRITE = statement(
  * The inbox write: events and their dispatches in ONE statement (atomic on its own, so the common path
  * needs no explicit transaction and a single round trip). An idempotency key already stored inserts
  * nothing, and its dispatches are dropped with it. Returns the ids of the events inserted, or `stale`
- * (nothing written) when the events were routed by triggers read at `routedAt`, a trigger_index version
- * that is no longer current.
+ * (nothing written) when the batch was routed by triggers read at `routedAt`, a trigger_index version
+ * that is no longer current. With `routedAt` the check runs even when there is nothing to insert: a
+ * batch whose events were all refused (no trigger, trigger paused) was decided at that version too.
  */
 export async function writeInbox(
   q: Queryable,
@@ -54,7 +55,7 @@ export async function writeInbox(
   dispatches: readonly NewDispatchRow[],
   routedAt: string | null = null,
 ): Promise<Set<string> | 'stale'> {
-  if (events.length === 0) return new Set();
+  if (events.length === 0 && routedAt === null) return new Set();
   const r = await q.query<{ id: string | null }>(STMT_INBOX_WRITE, [
     json(
       events.map((e) => ({

@@ -131,13 +131,15 @@ const STMT_ROUTE_BY_TRIGGER_ID = statement(
   { prepare: false },
 );
 
+const STMT_TRIGGER_INDEX_VERSION = statement(
+  'trigger_index_version',
+  'SELECT version::text AS v FROM trigger_index_version',
+  { prepare: false },
+);
+
 /** The trigger_index version (migration 0006): it moves with every change to the table. */
 export async function readTriggerIndexVersion(q: Queryable): Promise<string> {
-  const r = await q.query<{ v: string }>(
-    statement('trigger_index_version', 'SELECT version::text AS v FROM trigger_index_version', {
-      prepare: false,
-    }),
-  );
+  const r = await q.query<{ v: string }>(STMT_TRIGGER_INDEX_VERSION);
   return r.rows[0]?.v ?? '0';
 }
 

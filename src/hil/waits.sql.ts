@@ -192,6 +192,36 @@ export async function cancelWait(q: Queryable, id: string, now: string): Promise
   return r.rowCount > 0;
 }
 
+// One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
+// `pending` (read from the snapshot before this sweep) says whether another sweep may have work. The
+// lookback DELETE runs though nothing reads it: PostgreSQL completes every data-modifying CTE. Planned
+// per call: a plan made while dispatches was small joins it by a full scan.
+const STMT_SWEEP = statement(
+  'hil_sweep',
+  `WITH expired AS (
+     UPDATE hil_waits SET status = 'expired', closed_at = expires_at, updated_at = $1
+     WHERE status = 'open' AND expires_at <= $1 RETURNING 1
+   ), satisfied AS (
+     UPDATE hil_waits w SET status = 'satisfied', closed_at = d.completed_at, updated_at = $1
+     FROM dispatches d
+     WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'succeeded' AND d.resumed
+     RETURNING 1
+   ), failed AS (
+     UPDATE hil_waits w SET status = 'failed', closed_at = d.completed_at, updated_at = $1,
+       last_error_code = d.last_error_code, last_error = d.last_error
+     FROM dispatches d
+     WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'dead'
+     RETURNING 1
+   ), forgotten AS (
+     DELETE FROM hil_lookback WHERE offered_at < $2 RETURNING 1
+   )
+   SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM satisfied)::int AS satisfied,
+          (SELECT count(*) FROM failed)::int AS failed,
+          (EXISTS (SELECT 1 FROM hil_waits WHERE status IN ('open', 'resuming'))
+            OR EXISTS (SELECT 1 FROM hil_lookback)) AS pending`,
+  { prepare: false },
+);
+
 /**
  * Housekeeping: closes open waits past their expiry, brings 'resuming' waits in line with their
  * dispatch (the outbox row is the truth about the engine call; a lost write of ours is repaired here),
@@ -202,36 +232,8 @@ export async function sweep(
   now: string,
   forgetBefore: string,
 ): Promise<{ expired: number; satisfied: number; failed: number; pending: boolean }> {
-  // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
-  // `pending` (read from the snapshot before this sweep) says whether another sweep may have work. The
-  // lookback DELETE runs though nothing reads it: PostgreSQL completes every data-modifying CTE.
-  // Planned per call: a plan made while dispatches was small joins it by a full scan.
   const r = await q.query<{ expired: number; satisfied: number; failed: number; pending: boolean }>(
-    statement(
-      'hil_sweep',
-      `WITH expired AS (
-         UPDATE hil_waits SET status = 'expired', closed_at = expires_at, updated_at = $1
-         WHERE status = 'open' AND expires_at <= $1 RETURNING 1
-       ), satisfied AS (
-         UPDATE hil_waits w SET status = 'satisfied', closed_at = d.completed_at, updated_at = $1
-         FROM dispatches d
-         WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'succeeded' AND d.resumed
-         RETURNING 1
-       ), failed AS (
-         UPDATE hil_waits w SET status = 'failed', closed_at = d.completed_at, updated_at = $1,
-           last_error_code = d.last_error_code, last_error = d.last_error
-         FROM dispatches d
-         WHERE w.status = 'resuming' AND d.id = w.dispatch_id AND d.status = 'dead'
-         RETURNING 1
-       ), forgotten AS (
-         DELETE FROM hil_lookback WHERE offered_at < $2 RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM expired)::int AS expired, (SELECT count(*) FROM satisfied)::int AS satisfied,
-              (SELECT count(*) FROM failed)::int AS failed,
-              (EXISTS (SELECT 1 FROM hil_waits WHERE status IN ('open', 'resuming'))
-                OR EXISTS (SELECT 1 FROM hil_lookback)) AS pending`,
-      { prepare: false },
-    ),
+    STMT_SWEEP,
     [now, forgetBefore],
   );
   const row = r.rows[0]!;

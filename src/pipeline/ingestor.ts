@@ -4,14 +4,14 @@ import { type Db, type Queryable, ts } from '../db/db.js';
 import { type ClaimedDispatch, claimedAtInsert, type NewDispatchRow } from '../db/dispatches.sql.js';
 import { findEventIdsByKeys, type NewEventRow } from '../db/events.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
-import { findByIds, findByIndexKeys, readTriggerIndexVersion } from '../db/triggers.sql.js';
+import { findByIds } from '../db/triggers.sql.js';
 import { AppError, appError, SQLSTATE, sqlState } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../triggers/registry.js';
 import type { InboundEvent, TriggerRow } from '../triggers/types.js';
 import type { Dispatcher } from './dispatcher.js';
-import { indexKeyOf, RouteCache } from './routeCache.js';
+import { type IndexKeyLookup, indexKeyOf, RouteCache, triggersByKey } from './routeCache.js';
 
 export interface RoutingDecision {
   workflow_id: string;
@@ -225,16 +225,8 @@ export class Ingestor {
           });
           return { r, claims, ids };
         });
-        // A refusal (no trigger, trigger paused) writes nothing for the write to check it against: check the
-        // version it was decided at before answering it.
-        if (
-          routedAt !== null &&
-          results.some((x) => x.error) &&
-          (await readTriggerIndexVersion(q)) !== routedAt
-        )
-          return 'stale';
         const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt);
-        // Routed by cached triggers whose version has moved on: nothing was written.
+        // Routed (or refused) by cached triggers whose version has moved on: nothing was written.
         if (inserted === 'stale') return 'stale';
         const duplicates = plans.filter((x) => !inserted.has(x.r.eventId));
         const existing = await findEventIdsByKeys(
@@ -300,14 +292,12 @@ export class Ingestor {
    */
   private async byIndexKey(
     q: Queryable,
-    keys: { kind: string; indexKey: string }[],
+    keys: IndexKeyLookup[],
     cached: boolean,
   ): Promise<{ candidates: Map<string, TriggerRow[]>; version: string | null }> {
     if (keys.length === 0) return { candidates: new Map(), version: null };
     if (cached) return this.routes.lookup(q, keys);
-    const candidates = new Map<string, TriggerRow[]>(keys.map((k) => [indexKeyOf(k), []]));
-    for (const t of await findByIndexKeys(q, keys)) candidates.get(indexKeyOf(t))?.push(t);
-    return { candidates, version: null };
+    return { candidates: await triggersByKey(q, keys), version: null };
   }
 
   /**
@@ -322,7 +312,7 @@ export class Ingestor {
     cached: boolean,
   ): Promise<{ routed: Routed[]; routedAt: string | null }> {
     const { registry } = this.deps;
-    const keyed = new Map<string, { kind: string; indexKey: string }>();
+    const keyed = new Map<string, IndexKeyLookup>();
     const ids = new Set<string>();
     for (const p of batch) {
       if (p.event.triggerIds) for (const id of p.event.triggerIds) ids.add(id);

@@ -12,6 +12,16 @@ export interface IndexKeyLookup {
 
 export const indexKeyOf = (k: IndexKeyLookup): string => `${k.kind}\u0000${k.indexKey}`;
 
+/** Triggers under each key, read from trigger_index (every key present, with [] when none). */
+export async function triggersByKey(
+  q: Queryable,
+  keys: readonly IndexKeyLookup[],
+): Promise<Map<string, TriggerRow[]>> {
+  const byKey = new Map<string, TriggerRow[]>(keys.map((k) => [indexKeyOf(k), []]));
+  for (const t of await findByIndexKeys(q, keys)) byKey.get(indexKeyOf(t))?.push(t);
+  return byKey;
+}
+
 /**
  * Phase one of routing without a round trip: the triggers under each (kind, index key), as of one
  * trigger_index version. Each answer comes with that version, and the inbox write stores nothing unless
@@ -27,7 +37,8 @@ export class RouteCache {
     keys: readonly IndexKeyLookup[],
   ): Promise<{ candidates: Map<string, TriggerRow[]>; version: string }> {
     const cachedVersion = this.version;
-    const missing = cachedVersion === null ? [...keys] : keys.filter((k) => !this.byKey.has(indexKeyOf(k)));
+    // Empty whenever its version is unknown, so then every key is missing.
+    const missing = keys.filter((k) => !this.byKey.has(indexKeyOf(k)));
     if (cachedVersion !== null && missing.length === 0) {
       return {
         candidates: new Map(keys.map((k) => [indexKeyOf(k), this.byKey.get(indexKeyOf(k)) ?? []])),
@@ -38,9 +49,7 @@ export class RouteCache {
     // commits between the two reads moves the version past it, so the write refuses them. Rows cached at
     // an older version are never answered under a newer one.
     const version = await readTriggerIndexVersion(q);
-    const load = version === cachedVersion ? missing : [...keys];
-    const loaded = new Map<string, TriggerRow[]>(load.map((k) => [indexKeyOf(k), []]));
-    for (const t of await findByIndexKeys(q, load)) loaded.get(indexKeyOf(t))?.push(t);
+    const loaded = await triggersByKey(q, version === cachedVersion ? missing : keys);
     const candidates = new Map<string, TriggerRow[]>();
     for (const k of keys) {
       const key = indexKeyOf(k);
