@@ -103,6 +103,7 @@ const schema = {
   CRON_LOCK_WAIT_MS: int(100, 600_000).default(2_000),
   CRON_RECONCILE_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   CRON_FIRE_RETENTION_DAYS: int(1, 3_650).default(30),
+  CRON_LOOKAHEAD_MS: int(0, 10_000).default(1_000),
 };
 
 const configSchema = z
@@ -197,6 +198,8 @@ const configSchema = z
         lockWaitMs: c.CRON_LOCK_WAIT_MS,
         reconcileIntervalMs: c.CRON_RECONCILE_INTERVAL_MS,
         fireRetentionDays: c.CRON_FIRE_RETENTION_DAYS,
+        // Ticks are claimed and written this long before their instant; the engine call waits for it.
+        lookaheadMs: c.CRON_LOOKAHEAD_MS,
       },
     };
   });

@@ -53,6 +53,10 @@ export const CORE_ERRORS = {
   SCHED_ENGINE_EXECUTION_FAILED: { status: 502, message: 'The workflow engine reported success:false' },
   SCHED_ENGINE_BAD_RESPONSE: { status: 502, message: 'The workflow engine answered with an unreadable body' },
   SCHED_RESUME_NOT_FOUND: { status: 404, message: 'The engine had no paused execution to resume (HTTP 404)' },
+  SCHED_TRIGGER_INACTIVE: {
+    status: 409,
+    message: 'The trigger was paused or undeployed before the tick was due; the engine was not called',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type CoreErrorCode = keyof typeof CORE_ERRORS;

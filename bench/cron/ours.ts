@@ -10,6 +10,8 @@ import { fireKey } from '../../src/triggers/cron/store.js';
 import { cpuMs, measureCpu, memory, summary } from './common.js';
 import { insertSchedules } from './setup.js';
 
+type Summary = { n: number; p50: number; p99: number; max: number };
+
 export interface OursOptions {
   n: number;
   distinct: number;
@@ -29,8 +31,12 @@ export interface OursResult {
   restoreWarmMs: number;
   heapPerSchedule: number;
   rssPerSchedule: number;
-  lateness: { n: number; p50: number; p99: number; max: number };
-  latenessAfterFirstMinute: { n: number; p50: number; p99: number; max: number };
+  /** Engine call started minus the tick's effective instant: what a workflow sees. */
+  callLateness: Summary;
+  callLatenessAfterFirstMinute: Summary;
+  /** Claim committed minus the effective instant (negative: claimed ahead, CRON_LOOKAHEAD_MS). */
+  lateness: Summary;
+  latenessAfterFirstMinute: Summary;
   expected: number;
   fired: number;
   missed: number;
@@ -101,6 +107,15 @@ export async function runOurs(o: OursOptions): Promise<OursResult> {
     const claimed = new Map<string, number>();
     const warm = Date.now() + 3_000;
     const end = Date.now() + o.durationS * 1000;
+    const calls: number[] = [];
+    const steadyCalls: number[] = [];
+    s2.dispatcher.observer = (d, startedAt) => {
+      const t = d.triggerData;
+      if (d.kind !== 'CRON' || t.catchup || t.run_now) return;
+      const effective = Date.parse(String(t.effective_time));
+      if (effective >= warm) calls.push(startedAt - effective);
+      if (effective >= steadyFrom) steadyCalls.push(startedAt - effective);
+    };
     rt.firer.observer = ({ items, won, claimedAt }) => {
       for (const it of items) {
         const k = fireKey(it.workflowId, it.nodeId, it.nominal);
@@ -117,6 +132,7 @@ export async function runOurs(o: OursOptions): Promise<OursResult> {
     const runCpuPercent = ((cpuMs() - c0) / (performance.now() - w0)) * 100;
     await profile?.(`${o.db}-${o.n}`);
     rt.firer.observer = undefined;
+    s2.dispatcher.observer = undefined;
     const patternParses = cronCacheStats().patternParses - parses0;
 
     // Every tick whose nominal time lies in [warm, end - 3 s] must be fired exactly once.
@@ -152,6 +168,8 @@ export async function runOurs(o: OursOptions): Promise<OursResult> {
       restoreWarmMs,
       heapPerSchedule: (loaded.heapUsed - base.heapUsed) / o.n,
       rssPerSchedule: (loaded.rss - base.rss) / o.n,
+      callLateness: summary(calls),
+      callLatenessAfterFirstMinute: summary(steadyCalls),
       lateness: summary(lateness),
       latenessAfterFirstMinute: summary(steady),
       expected,

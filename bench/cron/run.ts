@@ -103,10 +103,11 @@ async function main(): Promise<void> {
       process.stderr.write(`${JSON.stringify(r)}\n`);
       rows.push([
         `heap + one timer (${db})`,
-        fmt(r.lateness.p50),
-        fmt(r.lateness.p99),
-        fmt(r.lateness.max),
-        r.latenessAfterFirstMinute.n ? fmt(r.latenessAfterFirstMinute.p99) : '-',
+        fmt(r.callLateness.p50),
+        fmt(r.callLateness.p99),
+        fmt(r.callLateness.max),
+        r.callLatenessAfterFirstMinute.n ? fmt(r.callLatenessAfterFirstMinute.p99) : '-',
+        `${fmt(r.lateness.p50)} / ${fmt(r.lateness.p99)} / ${fmt(r.lateness.max)}`,
         `${r.missed} / ${r.expected}`,
         String(r.doubled),
         `${fmt(r.idleCpuPercent, 2)} (empty ${fmt(r.idleBaselineCpuPercent, 2)})`,
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     if (peers.includes('apscheduler')) {
       const py = '/usr/bin/python3';
       const ok = existsSync(py) && (await child(py, ['-c', 'import apscheduler'], 10_000)).code === 0;
-      if (!ok) rows.push(['APScheduler 3: python3-apscheduler not installed', ...Array<string>(10).fill('')]);
+      if (!ok) rows.push(['APScheduler 3: python3-apscheduler not installed', ...Array<string>(11).fill('')]);
       else {
         process.stderr.write('  APScheduler 3 AsyncIOScheduler…\n');
         const script = 'bench/cron/apscheduler_peer.py';
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
     'p99 ms',
     'max ms',
     'p99 ms after the 1st minute',
+    'claim p50 / p99 / max ms',
     'missed / expected',
     'doubled',
     'idle CPU %',
@@ -196,7 +198,7 @@ function peerRow(
     const oom = /heap out of memory|Allocation failed/i.test(run.out);
     return [
       `${name}: ${oom ? 'out of memory' : `failed (exit ${run.code ?? run.signal})`}`,
-      ...Array<string>(10).fill(''),
+      ...Array<string>(11).fill(''),
     ];
   }
   const l = r.lateness as { p50: number; p99: number; max: number };
@@ -206,6 +208,7 @@ function peerRow(
     fmt(l.p50),
     fmt(l.p99),
     fmt(l.max),
+    '-',
     '-',
     `${r.missed} / ${r.expected}`,
     '-',

@@ -1,7 +1,8 @@
 import type { ResumeMode } from '../triggers/types.js';
 import { iso, json, type Queryable, statement } from './db.js';
 
-export const DISPATCH_STATUSES = ['pending', 'in_flight', 'succeeded', 'dead'] as const;
+/** `cancelled`: a cron tick written ahead whose trigger was paused or undeployed before its instant. */
+export const DISPATCH_STATUSES = ['pending', 'in_flight', 'succeeded', 'dead', 'cancelled'] as const;
 export type DispatchStatus = (typeof DISPATCH_STATUSES)[number];
 
 export interface NewDispatchRow {
@@ -16,6 +17,8 @@ export interface NewDispatchRow {
   /** Claimed at insert by this process (status in_flight) or left for any dispatcher (pending). */
   claimToken: string | null;
   leaseUntil: string | null;
+  /** A tick written ahead: the instant before which the engine is not called (also its first due time). */
+  notBefore: string | null;
   now: string;
 }
 
@@ -32,6 +35,8 @@ export interface ClaimedDispatch {
   claimToken: string;
   /** The event payload merged with the per-trigger additions. */
   triggerData: Record<string, unknown>;
+  /** Epoch ms of not_before: the engine is not called earlier, and the first call is gated (gateScheduled). */
+  notBefore: number | null;
 }
 
 /**
@@ -44,7 +49,20 @@ export function claimedAtInsert(
   triggerData: Record<string, unknown>,
 ): ClaimedDispatch {
   const { id, eventId, workflowId, nodeId, kind, userId, resumeMode } = row;
-  return { id, eventId, workflowId, nodeId, kind, userId, resumeMode, attempts: 1, claimToken, triggerData };
+  const notBefore = row.notBefore === null ? null : Date.parse(row.notBefore);
+  return {
+    id,
+    eventId,
+    workflowId,
+    nodeId,
+    kind,
+    userId,
+    resumeMode,
+    attempts: 1,
+    claimToken,
+    triggerData,
+    notBefore,
+  };
 }
 
 export interface DispatchRecord {
@@ -90,7 +108,7 @@ const STMT_CLAIM_DUE = statement(
          claim_token = $4, updated_at = $1
        FROM due WHERE d.id = due.id
        RETURNING d.id, d.event_id, d.workflow_id, d.trigger_node_id, d.kind, d.user_id, d.resume_mode, d.attempts,
-         d.trigger_data
+         d.trigger_data, d.not_before
      )
      SELECT c.*, e.payload FROM claimed c JOIN events e ON e.id = c.event_id`,
 );
@@ -110,6 +128,7 @@ export async function claimDue(
     attempts: number;
     trigger_data: Record<string, unknown>;
     payload: Record<string, unknown>;
+    not_before: unknown;
   }>(STMT_CLAIM_DUE, [opts.now, opts.leaseUntil, opts.limit, opts.claimToken]);
   return r.rows.map((x) => ({
     id: x.id,
@@ -122,13 +141,45 @@ export async function claimDue(
     attempts: x.attempts,
     claimToken: opts.claimToken,
     triggerData: { ...x.payload, ...x.trigger_data },
+    notBefore: x.not_before == null ? null : new Date(x.not_before as string | Date).getTime(),
   }));
+}
+
+// Planned per call like the routing reads: the trigger lookup's plan depends on trigger_index's size.
+const STMT_GATE = statement(
+  'dispatch_gate',
+  `SELECT d.id::text AS id,
+       d.last_error_code IS NOT NULL OR d.last_http_status IS NOT NULL OR EXISTS (
+         SELECT 1 FROM trigger_index t
+         WHERE t.workflow_id = d.workflow_id AND t.trigger_node_id = d.trigger_node_id
+           AND t.trigger_subtype = d.kind AND t.enabled AND t.deployment_status = 'active') AS live
+     FROM dispatches d
+     WHERE d.id = ANY($1::uuid[]) AND d.status = 'in_flight' AND d.claim_token = ANY($2::uuid[])`,
+  { prepare: false },
+);
+
+/**
+ * The gate of ticks written ahead, read when their instant has come: which of these claimed rows are
+ * still this process's (`live` or not), and of those whether their trigger is still deployed and enabled
+ * (a row that already had an engine attempt is past its gate). Rows missing from the answer belong to
+ * someone else now. A read, not a write: nothing waits for a WAL flush at the tick's instant.
+ */
+export async function gateScheduled(
+  q: Queryable,
+  rows: readonly { id: string; claimToken: string }[],
+): Promise<Map<string, boolean>> {
+  if (rows.length === 0) return new Map();
+  const r = await q.query<{ id: string; live: boolean }>(STMT_GATE, [
+    rows.map((x) => x.id),
+    [...new Set(rows.map((x) => x.claimToken))],
+  ]);
+  return new Map(r.rows.map((x) => [x.id, x.live]));
 }
 
 export interface DispatchUpdate {
   id: string;
   claimToken: string;
-  status: 'pending' | 'succeeded' | 'dead';
+  status: 'pending' | 'succeeded' | 'dead' | 'cancelled';
   nextAttemptAt: string | null;
   executionId: string | null;
   resumed: boolean;
@@ -153,7 +204,7 @@ const STMT_COMPLETE = statement(
        resume_outcome = COALESCE(x.resume_outcome, d.resume_outcome),
        last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
        updated_at = x.now,
-       completed_at = CASE WHEN x.status IN ('succeeded', 'dead') THEN x.now ELSE NULL END
+       completed_at = CASE WHEN x.status IN ('succeeded', 'dead', 'cancelled') THEN x.now ELSE NULL END
      FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
        execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
        last_http_status integer, now timestamptz)
@@ -196,8 +247,8 @@ export async function releaseClaims(
 ): Promise<number> {
   if (claimTokens.length === 0) return 0;
   const r = await q.query(
-    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $2,
-       attempts = GREATEST(attempts - 1, 0), updated_at = $2
+    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL,
+       next_attempt_at = GREATEST($2, COALESCE(not_before, $2)), attempts = GREATEST(attempts - 1, 0), updated_at = $2
      WHERE status = 'in_flight' AND claim_token = ANY($1::uuid[])`,
     [claimTokens, now],
   );
@@ -224,8 +275,8 @@ export async function renewLeases(
 /** With embedded PGlite no other process can hold a claim, so every in-flight row is an orphan at start. */
 export async function releaseAllClaims(q: Queryable, now: string): Promise<number> {
   const r = await q.query(
-    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL, next_attempt_at = $1,
-       updated_at = $1
+    `UPDATE dispatches SET status = 'pending', lease_until = NULL, claim_token = NULL,
+       next_attempt_at = GREATEST($1, COALESCE(not_before, $1)), updated_at = $1
      WHERE status = 'in_flight'`,
     [now],
   );

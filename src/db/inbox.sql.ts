@@ -16,14 +16,14 @@ const STMT_INBOX_WRITE = statement(
        RETURNING id
      ), d AS (
        INSERT INTO dispatches (id, event_id, workflow_id, trigger_node_id, kind, user_id, trigger_data, resume_mode,
-         status, attempts, next_attempt_at, lease_until, claim_token, created_at, updated_at)
+         status, attempts, next_attempt_at, not_before, lease_until, claim_token, created_at, updated_at)
        SELECT x.id, x.event_id, x.workflow_id, x.node_id, x.kind, x.user_id, x.trigger_data, x.resume_mode,
          CASE WHEN x.claim_token IS NULL THEN 'pending' ELSE 'in_flight' END,
          CASE WHEN x.claim_token IS NULL THEN 0 ELSE 1 END,
-         x.now, x.lease_until, x.claim_token, x.now, x.now
+         COALESCE(x.not_before, x.now), x.not_before, x.lease_until, x.claim_token, x.now, x.now
        FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, event_id uuid, workflow_id text, node_id text, kind text,
          user_id text, trigger_data jsonb, resume_mode text, claim_token uuid, lease_until timestamptz,
-         now timestamptz)
+         not_before timestamptz, now timestamptz)
        WHERE x.event_id IN (SELECT id FROM ev)
      )
      SELECT id::text FROM ev
@@ -81,6 +81,7 @@ export async function writeInbox(
         resume_mode: d.resumeMode,
         claim_token: d.claimToken,
         lease_until: d.leaseUntil,
+        not_before: d.notBefore,
         now: d.now,
       })),
     ),

@@ -62,6 +62,7 @@ export async function resumeFromLookback(
     resumeMode: 'correlated',
     claimToken: r.claim?.token ?? null,
     leaseUntil: r.claim ? ts(r.now + r.claim.leaseMs) : null,
+    notBefore: null,
     now,
   };
   const inserted = await writeInbox(

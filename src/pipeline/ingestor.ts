@@ -36,6 +36,11 @@ export interface DirectedEvent extends InboundEvent {
    * duplicate): e.g. the GitHub delivery record, so it commits or rolls back with the event.
    */
   onStored?: (q: Queryable, eventId: string) => Promise<void>;
+  /**
+   * A tick written ahead of its instant (epoch ms): its dispatches are not called before it, and the
+   * first call checks that the trigger is still live then (Dispatcher, gate).
+   */
+  dueAt?: number;
 }
 
 interface Pending {
@@ -168,6 +173,9 @@ export class Ingestor {
     const { db, clock, dispatcher } = this.deps;
     const started = performance.now();
     let reserved = 0;
+    let reservedLater = 0;
+    /** Earliest due time of the rows written without a claim (the poll picks them up). */
+    let unclaimedDueAt: number | null = null;
     const claimToken = randomUUID();
     const claimed: ClaimedDispatch[] = [];
     const results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[] = [];
@@ -180,12 +188,20 @@ export class Ingestor {
         claimed.length = 0;
         results.length = 0;
         dispatcher.unreserve(reserved);
+        dispatcher.unreserveLater(reservedLater);
         reserved = 0;
+        reservedLater = 0;
+        unclaimedDueAt = null;
         const now = clock.now();
         const { routed, routedAt } = await this.route(q, batch, results, cached);
-        reserved = dispatcher.reserve(routed.reduce((n, r) => n + r.matches.length, 0));
+        const later = (r: Routed) => r.p.event.dueAt !== undefined && r.p.event.dueAt > now;
+        reserved = dispatcher.reserve(routed.reduce((n, r) => n + (later(r) ? 0 : r.matches.length), 0));
+        reservedLater = dispatcher.reserveLater(
+          routed.reduce((n, r) => n + (later(r) ? r.matches.length : 0), 0),
+        );
         const leaseUntil = ts(now + dispatcher.leaseMs);
         let claimBudget = reserved;
+        let laterBudget = reservedLater;
         const eventRows: NewEventRow[] = [];
         const dispatchRows: NewDispatchRow[] = [];
         const plans = routed.map((r) => {
@@ -201,10 +217,12 @@ export class Ingestor {
             matchedCount: r.matches.length,
           });
           const claims: ClaimedDispatch[] = [];
+          const notBefore = later(r) ? ts(ev.dueAt!) : null;
           const ids = r.matches.map((m) => {
             const id = randomUUID();
-            const claim = claimBudget > 0;
-            if (claim) claimBudget--;
+            const claim = notBefore ? laterBudget > 0 : claimBudget > 0;
+            if (claim && notBefore) laterBudget--;
+            else if (claim) claimBudget--;
             const t = m.trigger;
             const row: NewDispatchRow = {
               id,
@@ -217,6 +235,7 @@ export class Ingestor {
               resumeMode: t.resumeMode,
               claimToken: claim ? claimToken : null,
               leaseUntil: claim ? leaseUntil : null,
+              notBefore,
               now: ts(now),
             };
             dispatchRows.push(row);
@@ -236,6 +255,10 @@ export class Ingestor {
         for (const { r, claims, ids } of plans) {
           if (inserted.has(r.eventId)) {
             claimed.push(...claims);
+            if (claims.length < ids.length) {
+              const due = later(r) ? r.p.event.dueAt! : now;
+              unclaimedDueAt = Math.min(unclaimedDueAt ?? due, due);
+            }
             results.push({
               p: r.p,
               outcome: {
@@ -261,13 +284,13 @@ export class Ingestor {
       for (let n = 1; (await attempt(n <= STALE_RETRIES)) === 'stale'; n++) this.routes.invalidate();
     } catch (err) {
       dispatcher.unreserve(reserved);
+      dispatcher.unreserveLater(reservedLater);
       throw err;
     }
     const { metrics } = this.deps;
     metrics.ingestBatchSize.observe(batch.length);
     metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);
-    const written = results.reduce((n, r) => n + (r.outcome?.matched ?? 0), 0);
-    dispatcher.accept(claimed, reserved, written - claimed.length);
+    dispatcher.accept(claimed, reserved, reservedLater, unclaimedDueAt);
     for (const r of results) {
       if (r.outcome) {
         const kind = r.p.event.kind;

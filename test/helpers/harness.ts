@@ -112,7 +112,11 @@ export async function startHarness(
       for (;;) {
         const v = await fn();
         if (v) return v as NonNullable<typeof v>;
-        if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          // The dispatcher's state says whether work was stuck in memory, in flight, or never arrived.
+          throw new Error(
+            `condition not met within ${timeoutMs} ms (dispatcher ${JSON.stringify(services.dispatcher.stats())}, engine calls ${engine.calls.length})`,
+          );
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -60,9 +60,17 @@ export class Firer {
   ) {}
 
   submit(fires: FireItem[], missed: MissedItem[]): void {
-    if (missed.length) this.track(recordMissed(this.s.db, missed, this.s.clock.now()));
-    if (!fires.length) return;
-    this.queue.push(...fires);
+    const now = this.s.clock.now();
+    if (missed.length) this.track(recordMissed(this.s.db, missed, now));
+    const ahead: FireItem[] = [];
+    for (const it of fires) {
+      // An overlap check asks the engine about the previous execution: asked ahead, the answer could be
+      // stale by the instant, so these ticks are claimed at their instant, as without a lookahead.
+      if (it.overlapSkip && it.effective > now) this.defer([it], it.effective);
+      else ahead.push(it);
+    }
+    if (!ahead.length) return;
+    this.queue.push(...ahead);
     this.drain();
   }
 
@@ -170,10 +178,18 @@ export class Firer {
     if (mine.length) await this.claim(mine);
   }
 
-  /** Ticks another replica holds the lock for (or that failed to claim): claimed here a little later. */
-  private defer(items: FireItem[]): void {
-    this.deferred.push({ at: this.s.clock.now() + this.s.config.cron.lockWaitMs, items });
-    if (!this.deferTimer) this.armDeferred();
+  /**
+   * Ticks another replica holds the lock for, that failed to claim, or that wait for their instant:
+   * claimed here later (by default after CRON_LOCK_WAIT_MS).
+   */
+  private defer(items: FireItem[], at = this.s.clock.now() + this.s.config.cron.lockWaitMs): void {
+    let i = this.deferred.length;
+    while (i > 0 && this.deferred[i - 1]!.at > at) i--;
+    this.deferred.splice(i, 0, { at, items });
+    if (i === 0) {
+      this.deferTimer?.cancel();
+      this.armDeferred();
+    }
   }
 
   private armDeferred(): void {
@@ -277,15 +293,19 @@ export class Firer {
     const { ingestor, clock } = this.s;
     const results = await Promise.allSettled(
       items.map((it) => {
-        const firedAt = clock.now();
+        const now = clock.now();
+        // A tick written ahead fires at its instant: the dispatch waits for it (Dispatcher).
+        const ahead = it.effective > now;
+        const firedAt = ahead ? it.effective : now;
         return ingestor
           .ingest({
             kind: 'CRON',
             idempotencyKey: idempotencyKey(it),
             indexKey: it.expression,
             triggerIds: [it.triggerId],
-            receivedAt: firedAt,
+            receivedAt: now,
             payload: cronPayload(it, firedAt),
+            ...(ahead ? { dueAt: it.effective } : {}),
           })
           .then((o) => ({ o, firedAt }));
       }),

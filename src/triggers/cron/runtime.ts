@@ -135,7 +135,7 @@ export class CronRuntime implements KindRuntime {
   /** One timer: for the earliest of the heap's minimum and the next housekeeping. */
   private arm(): void {
     if (!this.running) return;
-    const at = Math.min(this.state.heap.peekKey(), this.nextHousekeeping);
+    const at = Math.min(this.state.heap.peekKey() - this.s.config.cron.lookaheadMs, this.nextHousekeeping);
     this.alarm.within(Math.max(0, Math.min(at - this.s.clock.now(), MAX_TIMER_MS)));
   }
 
@@ -149,7 +149,10 @@ export class CronRuntime implements KindRuntime {
     }
     const fires: FireItem[] = [];
     const missed: MissedItem[] = [];
-    for (let n = 0; n < MAX_BATCH && this.state.heap.peekKey() <= now; n++) {
+    // Ticks due within the lookahead are taken now: their claim and event are written ahead, and the
+    // engine is called at the instant (Firer.store, Dispatcher).
+    const horizon = now + this.s.config.cron.lookaheadMs;
+    for (let n = 0; n < MAX_BATCH && this.state.heap.peekKey() <= horizon; n++) {
       const effective = this.state.heap.peekKey();
       this.advance(this.state.heap.pop(), effective, now, fires, missed);
     }

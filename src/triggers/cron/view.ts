@@ -27,7 +27,10 @@ export const fireViewSchema = {
     },
     reason: { ...nullableString, description: 'Why it did not fire' },
     claimed_at: { ...nullableString, description: 'When the fire was claimed or recorded' },
-    fired_at: { ...nullableString, description: 'When its event was stored' },
+    fired_at: {
+      ...nullableString,
+      description: 'When it fired: its event stored, or for a tick written ahead of its instant, the instant',
+    },
     event_id: nullableString,
     dispatch: {
       type: ['object', 'null'],

@@ -38,8 +38,15 @@ describe('cron scheduler loop', () => {
     const rt = cronRuntimeOf(h.services)!;
     // The deploy tells the loop at once; the loop applies it in the background.
     await h.until(() => rt.scheduled('wf-loop', 'cron_1') === Date.parse('2026-03-02T08:01:00Z'));
-    await clock.setTime('2026-03-02T08:00:59.999Z');
+    // Outside the lookahead (CRON_LOOKAHEAD_MS, 1 s by default) nothing is written yet.
+    await clock.setTime('2026-03-02T08:00:58.999Z');
     expect(await fireRows(h, 'wf-loop')).toEqual([]);
+    // Within it the tick is claimed and stored ahead, and the engine is still not called.
+    await clock.setTime('2026-03-02T08:00:59.999Z');
+    await h.until(async () => (await fireRows(h, 'wf-loop'))[0]?.outcome === 'fired');
+    // Held by the dispatcher until the instant (its timer runs on this clock).
+    await h.until(() => h.services.dispatcher.stats().scheduled === 1);
+    expect(engineFires(h, 'wf-loop')).toEqual([]);
     await clock.setTime('2026-03-02T08:01:00Z');
     await h.until(() => engineFires(h, 'wf-loop').length === 1);
     await clock.setTime('2026-03-02T08:03:00Z');
@@ -76,7 +83,9 @@ describe('cron scheduler loop', () => {
     expect(jitterMs).toBeGreaterThan(0);
     await h.until(() => cronRuntimeOf(h.services)!.scheduled('wf-jitter', 'cron_1') === effectiveMs);
     await clock.setTime(effectiveMs - 1);
-    expect(await fireRows(h, 'wf-jitter')).toEqual([]);
+    await h.until(async () => (await fireRows(h, 'wf-jitter'))[0]?.outcome === 'fired');
+    await h.until(() => h.services.dispatcher.stats().scheduled === 1);
+    expect(engineFires(h, 'wf-jitter')).toEqual([]);
     await clock.setTime(effectiveMs);
     await h.until(() => engineFires(h, 'wf-jitter').length === 1);
     const [fire] = engineFires(h, 'wf-jitter');
