@@ -76,11 +76,13 @@ export class Dispatcher {
   /**
    * Two lanes, this one first: rows handed over at their commit or their instant (a webhook just
    * acknowledged, a cron tick now due) go before the poll's `backlog` (retries, rows another replica
-   * left, rows written unclaimed such as a restart's catch-up burst), which is late already. Measured:
-   * with one lane, ticks stored just after a restart waited up to 33 s behind 100k catch-up fires.
+   * left, rows written unclaimed such as a restart's catch-up burst), which is late already, except that
+   * the backlog gets every fourth start while both wait. Measured: with one lane, ticks stored just after
+   * a restart waited up to 33 s behind 100k catch-up fires.
    */
   private readonly queue: ClaimedDispatch[] = [];
   private readonly backlog: ClaimedDispatch[] = [];
+  private picks = 0;
   /** Claim tokens this process still works on, with how many of their rows are unfinished. */
   private readonly held = new Map<string, number>();
   private renewTimer: TimerHandle | null = null;
@@ -155,7 +157,10 @@ export class Dispatcher {
     this.reserved = Math.max(0, this.reserved - n);
   }
 
-  /** Reserves room to hold up to n ticks written ahead until their instant; returns how many may be. */
+  /**
+   * Reserves room for up to n ticks (written ahead, or due now) to be claimed at insert; returns how many
+   * may be. Separate from reserve(): their producer, the cron loop, bounds how many are under way.
+   */
   reserveLater(n: number): number {
     if (!this.running) return 0;
     const k = Math.min(n, Math.max(0, MAX_SCHEDULED - this.scheduled.length - this.reservedLater));
@@ -182,11 +187,13 @@ export class Dispatcher {
     this.unreserveLater(reservedLater);
     this.hold(claimed);
     const now = this.deps.clock.now();
+    const later: ClaimedDispatch[] = [];
     for (const d of claimed) {
       // Routed just now: a row whose instant passed during its own commit needs no second look.
-      if (d.notBefore !== null && d.notBefore > now) this.schedule(d);
+      if (d.notBefore !== null && d.notBefore > now) later.push(d);
       else this.queue.push(d);
     }
+    mergeByNotBefore(this.scheduled, later);
     this.pump();
     this.armSchedule();
     if (unclaimedDueAt !== null)
@@ -484,7 +491,10 @@ export class Dispatcher {
 
   private pump(): void {
     while (this.active < this.deps.config.concurrency && this.queued > 0) {
-      const d = this.queue.shift() ?? this.backlog.shift()!;
+      // Every fourth start goes to the backlog when both lanes wait, so a steady stream of fresh rows
+      // cannot starve retries.
+      const fromBacklog = this.backlog.length > 0 && (this.queue.length === 0 || ++this.picks % 4 === 0);
+      const d = fromBacklog ? this.backlog.shift()! : this.queue.shift()!;
       this.active++;
       this.deps.metrics.dispatchBacklog.set(this.queued + this.active);
       void this.handle(d).finally(() => {
@@ -682,6 +692,23 @@ export class Dispatcher {
     })();
     return this.flushing;
   }
+}
+
+const byNotBefore = (a: ClaimedDispatch, b: ClaimedDispatch) => a.notBefore! - b.notBefore!;
+
+/**
+ * Adds a commit's ticks to a list sorted by not_before. A batch comes in nominal order, which jitter
+ * shuffles against not_before: sorted once and appended (the usual case, every tick later than those
+ * held) instead of one insertion each (1,700 of them took milliseconds of the event loop at 100k).
+ */
+function mergeByNotBefore(list: ClaimedDispatch[], incoming: ClaimedDispatch[]): void {
+  if (incoming.length === 0) return;
+  incoming.sort(byNotBefore);
+  const last = list[list.length - 1];
+  if (last && last.notBefore! > incoming[0]!.notBefore!) {
+    for (const d of incoming) list.push(d);
+    list.sort(byNotBefore);
+  } else for (const d of incoming) list.push(d);
 }
 
 /** Inserts by not_before; ticks arrive almost in order, so the search from the end is short. */

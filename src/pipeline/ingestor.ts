@@ -37,8 +37,9 @@ export interface DirectedEvent extends InboundEvent {
    */
   onStored?: (q: Queryable, eventId: string) => Promise<void>;
   /**
-   * A tick written ahead of its instant (epoch ms): its dispatches are not called before it, and the
-   * first call checks that the trigger is still live then (Dispatcher, gate).
+   * A tick's instant (epoch ms). Still ahead at routing: its dispatches are not called before it, and the
+   * first call checks that the trigger is still live then (Dispatcher, gate). Either way the dispatches
+   * are held from the dispatcher's room for ticks, not its room for fresh events.
    */
   dueAt?: number;
 }
@@ -194,10 +195,14 @@ export class Ingestor {
         unclaimedDueAt = null;
         const now = clock.now();
         const { routed, routedAt } = await this.route(q, batch, results, cached);
-        const later = (r: Routed) => r.p.event.dueAt !== undefined && r.p.event.dueAt > now;
-        reserved = dispatcher.reserve(routed.reduce((n, r) => n + (later(r) ? 0 : r.matches.length), 0));
+        // Ticks (events with a due time) are held from the room for ticks, whether written ahead or just
+        // late: the producer bounds how many are under way, and a late tick stays in the first lane
+        // instead of waiting for the poll behind the backlog.
+        const timed = (r: Routed) => r.p.event.dueAt !== undefined;
+        const later = (r: Routed) => timed(r) && r.p.event.dueAt! > now;
+        reserved = dispatcher.reserve(routed.reduce((n, r) => n + (timed(r) ? 0 : r.matches.length), 0));
         reservedLater = dispatcher.reserveLater(
-          routed.reduce((n, r) => n + (later(r) ? r.matches.length : 0), 0),
+          routed.reduce((n, r) => n + (timed(r) ? r.matches.length : 0), 0),
         );
         const leaseUntil = ts(now + dispatcher.leaseMs);
         let claimBudget = reserved;
@@ -218,10 +223,11 @@ export class Ingestor {
           });
           const claims: ClaimedDispatch[] = [];
           const notBefore = later(r) ? ts(ev.dueAt!) : null;
+          const isTimed = timed(r);
           const ids = r.matches.map((m) => {
             const id = randomUUID();
-            const claim = notBefore ? laterBudget > 0 : claimBudget > 0;
-            if (claim && notBefore) laterBudget--;
+            const claim = isTimed ? laterBudget > 0 : claimBudget > 0;
+            if (claim && isTimed) laterBudget--;
             else if (claim) claimBudget--;
             const t = m.trigger;
             const row: NewDispatchRow = {

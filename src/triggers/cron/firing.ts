@@ -305,7 +305,8 @@ export class Firer {
             triggerIds: [it.triggerId],
             receivedAt: now,
             payload: cronPayload(it, firedAt),
-            ...(ahead ? { dueAt: it.effective } : {}),
+            // On-time ticks carry their instant (catch-up fires do not: they are late by design).
+            ...(it.source === 'schedule' ? { dueAt: it.effective } : {}),
           })
           .then((o) => ({ o, firedAt }));
       }),
