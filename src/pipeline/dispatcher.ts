@@ -83,6 +83,8 @@ export class Dispatcher {
   private readonly queue: ClaimedDispatch[] = [];
   private readonly backlog: ClaimedDispatch[] = [];
   private picks = 0;
+  /** Calls under way that came from the backlog lane. */
+  private activeBacklog = 0;
   /** Claim tokens this process still works on, with how many of their rows are unfinished. */
   private readonly held = new Map<string, number>();
   private renewTimer: TimerHandle | null = null;
@@ -490,15 +492,25 @@ export class Dispatcher {
   }
 
   private pump(): void {
-    while (this.active < this.deps.config.concurrency && this.queued > 0) {
+    const { concurrency } = this.deps.config;
+    // The backlog never holds every call slot: fresh rows arriving during a burst of slow backlog calls
+    // (a restart's catch-up) find one free.
+    const backlogSlots = Math.ceil((concurrency * 3) / 4);
+    while (this.active < concurrency && this.queued > 0) {
       // Every fourth start goes to the backlog when both lanes wait, so a steady stream of fresh rows
       // cannot starve retries.
-      const fromBacklog = this.backlog.length > 0 && (this.queue.length === 0 || ++this.picks % 4 === 0);
+      const fromBacklog =
+        this.backlog.length > 0 &&
+        this.activeBacklog < backlogSlots &&
+        (this.queue.length === 0 || ++this.picks % 4 === 0);
+      if (!fromBacklog && this.queue.length === 0) break;
       const d = fromBacklog ? this.backlog.shift()! : this.queue.shift()!;
       this.active++;
+      if (fromBacklog) this.activeBacklog++;
       this.deps.metrics.dispatchBacklog.set(this.queued + this.active);
       void this.handle(d).finally(() => {
         this.active--;
+        if (fromBacklog) this.activeBacklog--;
         this.deps.metrics.dispatchBacklog.set(this.queued + this.active);
         if (this.active === 0 && this.queued === 0) {
           for (const f of this.idle) f();
