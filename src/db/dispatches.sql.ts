@@ -1,5 +1,5 @@
 import type { ResumeMode } from '../triggers/types.js';
-import { iso, json, type Queryable, statement } from './db.js';
+import { iso, json, ms, type Queryable, statement } from './db.js';
 
 /** `cancelled`: a cron tick written ahead whose trigger was paused or undeployed before its instant. */
 export const DISPATCH_STATUSES = ['pending', 'in_flight', 'succeeded', 'dead', 'cancelled'] as const;
@@ -141,7 +141,7 @@ export async function claimDue(
     attempts: x.attempts,
     claimToken: opts.claimToken,
     triggerData: { ...x.payload, ...x.trigger_data },
-    notBefore: x.not_before == null ? null : new Date(x.not_before as string | Date).getTime(),
+    notBefore: ms(x.not_before),
   }));
 }
 

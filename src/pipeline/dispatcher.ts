@@ -92,15 +92,17 @@ export class Dispatcher {
   private reserved = 0;
   /** Ticks written ahead and claimed here, by not_before ascending; they join the queue at their instant. */
   private readonly scheduled: ClaimedDispatch[] = [];
-  private reservedLater = 0;
+  private reservedTicks = 0;
   private readonly scheduleAlarm: Alarm;
   /** Ticks past their gate, by not_before ascending: they join the queue at their instant. */
   private readonly ready: ClaimedDispatch[] = [];
   private readonly readyAlarm: Alarm;
-  /** Rows waiting for the gate read (one in flight; what falls due meanwhile joins the next). */
+  /**
+   * Rows waiting for the gate read (one in flight; what falls due meanwhile joins the next): held ticks,
+   * and rows the poll claimed, which join the backlog lane once through.
+   */
   private gatePending: ClaimedDispatch[] = [];
-  /** Those of them the poll claimed: past the gate they join the backlog lane. */
-  private readonly polledForGate = new Set<ClaimedDispatch>();
+  private gatePendingPolled: ClaimedDispatch[] = [];
   private gating: Promise<void> | null = null;
   private readonly waiters = new Map<string, ((o: DispatchOutcome) => void)[]>();
   private pendingUpdates: DispatchUpdate[] = [];
@@ -163,15 +165,15 @@ export class Dispatcher {
    * Reserves room for up to n ticks (written ahead, or due now) to be claimed at insert; returns how many
    * may be. Separate from reserve(): their producer, the cron loop, bounds how many are under way.
    */
-  reserveLater(n: number): number {
+  reserveTicks(n: number): number {
     if (!this.running) return 0;
-    const k = Math.min(n, Math.max(0, MAX_SCHEDULED - this.scheduled.length - this.reservedLater));
-    this.reservedLater += k;
+    const k = Math.min(n, Math.max(0, MAX_SCHEDULED - this.scheduled.length - this.reservedTicks));
+    this.reservedTicks += k;
     return k;
   }
 
-  unreserveLater(n: number): void {
-    this.reservedLater = Math.max(0, this.reservedLater - n);
+  unreserveTicks(n: number): void {
+    this.reservedTicks = Math.max(0, this.reservedTicks - n);
   }
 
   /**
@@ -182,11 +184,11 @@ export class Dispatcher {
   accept(
     claimed: readonly ClaimedDispatch[],
     reservedCount: number,
-    reservedLater = 0,
+    reservedTicks = 0,
     unclaimedDueAt: number | null = null,
   ): void {
     this.unreserve(reservedCount);
-    this.unreserveLater(reservedLater);
+    this.unreserveTicks(reservedTicks);
     this.hold(claimed);
     const now = this.deps.clock.now();
     const later: ClaimedDispatch[] = [];
@@ -200,10 +202,6 @@ export class Dispatcher {
     this.armSchedule();
     if (unclaimedDueAt !== null)
       this.pollWithin(Math.max(this.deps.config.pollIntervalMs, unclaimedDueAt - now));
-  }
-
-  private schedule(d: ClaimedDispatch): void {
-    insertByNotBefore(this.scheduled, d);
   }
 
   private armSchedule(): void {
@@ -242,27 +240,30 @@ export class Dispatcher {
    * poll claimed (`polled`) are due already and pass the same gate into the backlog lane.
    */
   private gate(rows: readonly ClaimedDispatch[], polled = false): void {
-    this.gatePending.push(...rows);
-    if (polled) for (const d of rows) this.polledForGate.add(d);
-    if (this.gating || !this.gatePending.length) return;
-    const batch = this.gatePending;
+    (polled ? this.gatePendingPolled : this.gatePending).push(...rows);
+    if (this.gating || this.gatePending.length + this.gatePendingPolled.length === 0) return;
+    const held = this.gatePending;
+    const fromPoll = this.gatePendingPolled;
     this.gatePending = [];
-    const fromPoll = new Set(batch.filter((d) => this.polledForGate.delete(d)));
-    const now = () => ts(this.deps.clock.now());
+    this.gatePendingPolled = [];
+    const batch = [...held, ...fromPoll];
     this.gating = gateScheduled(this.deps.db, batch)
       .then(
         (live) => {
-          const gone: ClaimedDispatch[] = [];
           const at = this.deps.clock.now();
-          for (const d of batch) {
+          const gone: ClaimedDispatch[] = [];
+          const ready: ClaimedDispatch[] = [];
+          const pass = (d: ClaimedDispatch, polledRow: boolean) => {
             const verdict = live.get(d.id);
-            if (verdict === true) {
-              if (fromPoll.has(d)) this.backlog.push(d);
-              else if (d.notBefore !== null && d.notBefore > at) insertByNotBefore(this.ready, d);
-              else this.queue.push(d);
-            } else if (verdict === false) this.cancel(d, now());
-            else gone.push(d);
-          }
+            if (verdict === undefined) gone.push(d);
+            else if (!verdict) this.cancel(d, ts(at));
+            else if (polledRow) this.backlog.push(d);
+            else if (d.notBefore! > at) ready.push(d);
+            else this.queue.push(d);
+          };
+          for (const d of held) pass(d, false);
+          for (const d of fromPoll) pass(d, true);
+          mergeByNotBefore(this.ready, ready);
           // Another dispatcher holds them now (our lease ran out): nothing of ours to write.
           this.letGo(gone);
           // Stopping: the queue and ready list are given back by stop(), not started.
@@ -275,15 +276,21 @@ export class Dispatcher {
           this.deps.logger.warn({ err, dispatches: batch.length }, 'gate read of due ticks failed; retrying');
           // Back in line for the next attempt, which the poll interval paces.
           if (this.running) {
-            for (const d of batch)
-              this.schedule({ ...d, notBefore: this.deps.clock.now() + this.deps.config.pollIntervalMs });
+            const retryAt = this.deps.clock.now() + this.deps.config.pollIntervalMs;
+            mergeByNotBefore(
+              this.scheduled,
+              batch.map((d) => ({ ...d, notBefore: retryAt })),
+            );
             this.armSchedule();
-          } else this.gatePending.unshift(...batch);
+          } else {
+            this.gatePending.unshift(...held);
+            this.gatePendingPolled.unshift(...fromPoll);
+          }
         },
       )
       .finally(() => {
         this.gating = null;
-        if (this.gatePending.length && this.running) this.gate([]);
+        if (this.running) this.gate([]);
       });
   }
 
@@ -405,6 +412,7 @@ export class Dispatcher {
       ...this.ready.splice(0),
       ...this.scheduled.splice(0),
       ...this.gatePending.splice(0),
+      ...this.gatePendingPolled.splice(0),
     ];
     this.letGo(unstarted);
     const tokens = [...new Set(unstarted.map((d) => d.claimToken))];
@@ -426,7 +434,8 @@ export class Dispatcher {
     return {
       queued: this.queued,
       active: this.active,
-      scheduled: this.scheduled.length + this.gatePending.length + this.ready.length,
+      scheduled:
+        this.scheduled.length + this.gatePending.length + this.gatePendingPolled.length + this.ready.length,
     };
   }
 
@@ -721,13 +730,6 @@ function mergeByNotBefore(list: ClaimedDispatch[], incoming: ClaimedDispatch[]):
     for (const d of incoming) list.push(d);
     list.sort(byNotBefore);
   } else for (const d of incoming) list.push(d);
-}
-
-/** Inserts by not_before; ticks arrive almost in order, so the search from the end is short. */
-function insertByNotBefore(list: ClaimedDispatch[], d: ClaimedDispatch): void {
-  let i = list.length;
-  while (i > 0 && list[i - 1]!.notBefore! > d.notBefore!) i--;
-  list.splice(i, 0, d);
 }
 
 /** How many at the head of a list sorted by not_before are due at `at`. */

@@ -174,7 +174,7 @@ export class Ingestor {
     const { db, clock, dispatcher } = this.deps;
     const started = performance.now();
     let reserved = 0;
-    let reservedLater = 0;
+    let reservedTicks = 0;
     /** Earliest due time of the rows written without a claim (the poll picks them up). */
     let unclaimedDueAt: number | null = null;
     const claimToken = randomUUID();
@@ -189,9 +189,9 @@ export class Ingestor {
         claimed.length = 0;
         results.length = 0;
         dispatcher.unreserve(reserved);
-        dispatcher.unreserveLater(reservedLater);
+        dispatcher.unreserveTicks(reservedTicks);
         reserved = 0;
-        reservedLater = 0;
+        reservedTicks = 0;
         unclaimedDueAt = null;
         const now = clock.now();
         const { routed, routedAt } = await this.route(q, batch, results, cached);
@@ -201,12 +201,12 @@ export class Ingestor {
         const timed = (r: Routed) => r.p.event.dueAt !== undefined;
         const later = (r: Routed) => timed(r) && r.p.event.dueAt! > now;
         reserved = dispatcher.reserve(routed.reduce((n, r) => n + (timed(r) ? 0 : r.matches.length), 0));
-        reservedLater = dispatcher.reserveLater(
+        reservedTicks = dispatcher.reserveTicks(
           routed.reduce((n, r) => n + (timed(r) ? r.matches.length : 0), 0),
         );
         const leaseUntil = ts(now + dispatcher.leaseMs);
         let claimBudget = reserved;
-        let laterBudget = reservedLater;
+        let tickBudget = reservedTicks;
         const eventRows: NewEventRow[] = [];
         const dispatchRows: NewDispatchRow[] = [];
         const plans = routed.map((r) => {
@@ -226,9 +226,7 @@ export class Ingestor {
           const isTimed = timed(r);
           const ids = r.matches.map((m) => {
             const id = randomUUID();
-            const claim = isTimed ? laterBudget > 0 : claimBudget > 0;
-            if (claim && isTimed) laterBudget--;
-            else if (claim) claimBudget--;
+            const claim = isTimed ? tickBudget-- > 0 : claimBudget-- > 0;
             const t = m.trigger;
             const row: NewDispatchRow = {
               id,
@@ -290,13 +288,13 @@ export class Ingestor {
       for (let n = 1; (await attempt(n <= STALE_RETRIES)) === 'stale'; n++) this.routes.invalidate();
     } catch (err) {
       dispatcher.unreserve(reserved);
-      dispatcher.unreserveLater(reservedLater);
+      dispatcher.unreserveTicks(reservedTicks);
       throw err;
     }
     const { metrics } = this.deps;
     metrics.ingestBatchSize.observe(batch.length);
     metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);
-    dispatcher.accept(claimed, reserved, reservedLater, unclaimedDueAt);
+    dispatcher.accept(claimed, reserved, reservedTicks, unclaimedDueAt);
     for (const r of results) {
       if (r.outcome) {
         const kind = r.p.event.kind;
