@@ -45,6 +45,22 @@ export interface ResumeTarget {
  */
 export type ResumeResolver = (d: ClaimedDispatch) => Promise<ResumeTarget | null>;
 
+/** What one process's dispatcher holds in memory (health/detailed, and test failure messages). */
+export interface DispatcherStats {
+  /** Claimed rows waiting for a call slot, both lanes. */
+  queued: number;
+  /** Engine calls under way. */
+  active: number;
+  /** Room promised to ingest transactions under way. */
+  reserved: number;
+  polling: boolean;
+  /** Held ticks before their instant, at or past the gate. */
+  scheduled: number;
+  /** Outcomes not yet written. */
+  unwritten: number;
+  writing: boolean;
+}
+
 type Delivery = { executionId: string; resumed: boolean; resumeOutcome: string | null };
 
 /**
@@ -112,6 +128,11 @@ export class Dispatcher {
   /** Polls in a row that found nothing due: each doubles the wait, up to idlePollMaxMs. */
   private idlePolls = 0;
   private polling = false;
+  /**
+   * A poll asked for while one was under way (a retry falling due, a replay's kick): the poll under way
+   * sets the next one no later than this, instead of its own idle wait, which would lose the request.
+   */
+  private pollAgainBy: number | null = null;
   private running = false;
   private readonly idle = new Set<() => void>();
   private readonly resolvers = new Map<string, ResumeResolver>();
@@ -389,7 +410,14 @@ export class Dispatcher {
 
   /** Polls now (after a replay, or when a test moved the clock). */
   kick(): void {
-    if (this.running) this.pollAlarm.set(0);
+    if (!this.running) return;
+    if (this.polling) this.pollAfterThis(0);
+    else this.pollAlarm.set(0);
+  }
+
+  private pollAfterThis(ms: number): void {
+    const at = this.deps.clock.now() + ms;
+    this.pollAgainBy = Math.min(this.pollAgainBy ?? at, at);
   }
 
   /**
@@ -430,10 +458,14 @@ export class Dispatcher {
     return this.queue.length + this.backlog.length;
   }
 
-  stats(): { queued: number; active: number; scheduled: number } {
+  stats(): DispatcherStats {
     return {
       queued: this.queued,
       active: this.active,
+      reserved: this.reserved,
+      polling: this.polling,
+      unwritten: this.pendingUpdates.length,
+      writing: this.flushing !== null,
       scheduled:
         this.scheduled.length + this.gatePending.length + this.gatePendingPolled.length + this.ready.length,
     };
@@ -447,7 +479,8 @@ export class Dispatcher {
   private pollWithin(ms: number): void {
     if (!this.running) return;
     this.idlePolls = 0;
-    if (!this.polling) this.pollAlarm.within(ms);
+    if (this.polling) this.pollAfterThis(ms);
+    else this.pollAlarm.within(ms);
   }
 
   /** The wait after a poll: none when it filled up, the busy interval after work, doubling while idle. */
@@ -463,7 +496,11 @@ export class Dispatcher {
   }
 
   private async poll(): Promise<void> {
-    if (!this.running || this.polling) return;
+    if (!this.running) return;
+    if (this.polling) {
+      this.pollAfterThis(0);
+      return;
+    }
     this.polling = true;
     let claimedCount = 0;
     let limit = 0;
@@ -493,10 +530,14 @@ export class Dispatcher {
       this.deps.logger.warn({ err }, 'claiming due dispatches failed; will retry');
     } finally {
       this.polling = false;
-      if (this.running)
-        this.pollAlarm.set(
-          failed ? this.deps.config.pollIntervalMs : this.nextPollDelay(claimedCount, limit),
-        );
+      if (this.running) {
+        let delay = failed ? this.deps.config.pollIntervalMs : this.nextPollDelay(claimedCount, limit);
+        if (this.pollAgainBy !== null) {
+          delay = Math.min(delay, Math.max(0, this.pollAgainBy - this.deps.clock.now()));
+          this.pollAgainBy = null;
+        }
+        this.pollAlarm.set(delay);
+      }
     }
   }
 

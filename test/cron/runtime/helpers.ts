@@ -120,6 +120,7 @@ export async function startNode(o: {
   });
   const services = await createServices(config, { db: o.db, clock: o.clock });
   await startServices(services);
+  running.add(services);
   const app = await buildApp(services);
   await app.ready();
   return {
@@ -133,18 +134,25 @@ export async function startNode(o: {
         ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
       }),
     async stop() {
+      running.delete(services);
       await app.close();
       await stopServices(services, { closeDb: false });
     },
   };
 }
 
+/** Nodes started and not stopped: a timed-out `until` says what their dispatchers held. */
+const running = new Set<Services>();
+
 export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      const held = [...running].map((s) => ({ dispatcher: s.dispatcher.stats(), cron: s.runtimes.health() }));
+      throw new Error(`condition not met within ${timeoutMs} ms (nodes: ${JSON.stringify(held)})`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }
