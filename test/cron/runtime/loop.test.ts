@@ -28,6 +28,12 @@ describe('cron scheduler loop', () => {
   afterAll(async () => {
     await h?.close();
   });
+  /** Every engine call under way finished and its outcome written. */
+  const delivered = () =>
+    h.until(() => {
+      const s = h.services.dispatcher.stats();
+      return s.active === 0 && s.unwritten === 0 && !s.writing;
+    });
 
   it('fires each nominal time once, as an event through the pipeline', async () => {
     await deployCron(h, 'wf-loop', {
@@ -49,6 +55,12 @@ describe('cron scheduler loop', () => {
     expect(engineFires(h, 'wf-loop')).toEqual([]);
     await clock.setTime('2026-03-02T08:01:00Z');
     await h.until(() => engineFires(h, 'wf-loop').length === 1);
+    // A minute at a time, each delivery written before the next jump: a jump past the dispatch lease
+    // (60 s) with an outcome unwritten is a stalled process, whose claim another poll may rightly take.
+    await delivered();
+    await clock.setTime('2026-03-02T08:02:00Z');
+    await h.until(() => engineFires(h, 'wf-loop').length === 2);
+    await delivered();
     await clock.setTime('2026-03-02T08:03:00Z');
     await h.until(() => engineFires(h, 'wf-loop').length === 3);
     const fires = engineFires(h, 'wf-loop');
@@ -115,6 +127,7 @@ describe('cron scheduler loop', () => {
     await h.until(() => rt.scheduled('wf-change', 'cron_1') === base + 120_000);
     await clock.setTime(base + 120_000);
     await h.until(() => engineFires(h, 'wf-change').length === 1);
+    await delivered();
 
     // A new expression replaces the old schedule in the loop.
     await deployCron(h, 'wf-change', { cron_expression: '*/2 * * * *', jitter_seconds: 0 });
@@ -124,6 +137,7 @@ describe('cron scheduler loop', () => {
     const undeploy = await h.api('DELETE', '/api/v1/deployment/workflows/wf-change/undeploy');
     expect(undeploy.statusCode, undeploy.body).toBe(200);
     await h.until(() => rt.scheduled('wf-change', 'cron_1') === null);
+    await delivered();
     await clock.setTime(even);
     await new Promise((r) => setTimeout(r, 200));
     expect(engineFires(h, 'wf-change')).toHaveLength(1);
@@ -136,6 +150,7 @@ describe('cron scheduler loop', () => {
     const start = Math.floor(clock.now() / 60_000) * 60_000 + 60_000;
     await clock.setTime(start);
     await h.until(() => engineFires(h, 'wf-stall').length === 1);
+    await delivered();
     clock.stall(10 * 60_000 + 5_000);
     await clock.advance(0);
     await h.until(() => engineFires(h, 'wf-stall').length === 2);
