@@ -731,28 +731,33 @@ export class Dispatcher {
   /** Writes finished outcomes; on a database error keeps them and tries again. */
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
+    if (this.pendingUpdates.length === 0) return Promise.resolve();
+    // Cleared by a callback chained here, which runs after the assignment: an async body that ended
+    // at once, clearing in its own finally, would leave a settled promise here and no outcome would be
+    // written again (CI's stalls of stop 9 and 10, and bench/ingest's outcomes after a few seconds).
+    const run = this.writeOutcomes().finally(() => {
+      if (this.flushing === run) this.flushing = null;
+    });
+    this.flushing = run;
+    return run;
+  }
+
+  private async writeOutcomes(): Promise<void> {
+    while (this.pendingUpdates.length > 0) {
+      const batch = this.pendingUpdates.splice(0, 1000);
       try {
-        while (this.pendingUpdates.length > 0) {
-          const batch = this.pendingUpdates.splice(0, 1000);
-          try {
-            await completeDispatches(this.deps.db, batch);
-            this.letGo(batch);
-          } catch (err) {
-            this.pendingUpdates.unshift(...batch);
-            this.deps.logger.warn({ err }, 'writing dispatch outcomes failed; retrying');
-            await this.deps.clock.sleep(500);
-            if (!this.running && this.active === 0) {
-              // Shutting down with the database gone: the leases expire and the rows are delivered again.
-              return;
-            }
-          }
+        await completeDispatches(this.deps.db, batch);
+        this.letGo(batch);
+      } catch (err) {
+        this.pendingUpdates.unshift(...batch);
+        this.deps.logger.warn({ err }, 'writing dispatch outcomes failed; retrying');
+        await this.deps.clock.sleep(500);
+        if (!this.running && this.active === 0) {
+          // Shutting down with the database gone: the leases expire and the rows are delivered again.
+          return;
         }
-      } finally {
-        this.flushing = null;
       }
-    })();
-    return this.flushing;
+    }
   }
 }
 

@@ -66,6 +66,15 @@ describe('dispatch to the engine', () => {
     expect(done.last_error).toBeNull();
   });
 
+  it('writes outcomes after a flush that found nothing to write', async () => {
+    // A flush with nothing pending (a scheduled one whose rows an earlier flush took) used to leave a
+    // settled promise as "the flush under way", and no outcome was written again.
+    await h.services.dispatcher.flush();
+    const id = await fire();
+    await settled(id, 'succeeded');
+    expect(h.services.dispatcher.stats()).toMatchObject({ unwritten: 0, writing: false });
+  });
+
   it('retries network errors (engine unreachable)', async () => {
     const url = h.engine.url;
     await h.engine.stop();
