@@ -41,6 +41,8 @@ export interface OursResult {
   fired: number;
   missed: number;
   doubled: number;
+  /** Dispatches still claimed once the service stopped: 0 unless outcomes went unwritten. */
+  inFlightAfterStop: number;
   runCpuPercent: number;
   idleCpuPercent: number;
   idleBaselineCpuPercent: number;
@@ -159,6 +161,10 @@ export async function runOurs(o: OursOptions): Promise<OursResult> {
     const fired = counted.rows[0]?.fired ?? 0;
     const doubledClaims = [...claimed.values()].filter((c) => c > 1).length;
     await stopServices(s2, { closeDb: false });
+    // A stopped service has written every outcome and given back every claim it did not start.
+    const left = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM dispatches WHERE status = 'in_flight'`,
+    );
 
     // Idle: the same number of schedules, none due (January 1st), against a process baseline without any.
     const idle = await idleCpu(o);
@@ -176,6 +182,7 @@ export async function runOurs(o: OursOptions): Promise<OursResult> {
       fired,
       missed: Math.max(0, expected - fired),
       doubled: (doubledRows.rows[0]?.n ?? 0) + doubledClaims,
+      inFlightAfterStop: left.rows[0]?.n ?? 0,
       runCpuPercent,
       idleCpuPercent: idle.loaded,
       idleBaselineCpuPercent: idle.empty,

@@ -109,7 +109,7 @@ async function main(): Promise<void> {
         r.callLatenessAfterFirstMinute.n ? fmt(r.callLatenessAfterFirstMinute.p99) : '-',
         `${fmt(r.lateness.p50)} / ${fmt(r.lateness.p99)} / ${fmt(r.lateness.max)}`,
         `${r.missed} / ${r.expected}`,
-        String(r.doubled),
+        r.inFlightAfterStop ? `${r.doubled} (${r.inFlightAfterStop} left in flight)` : String(r.doubled),
         `${fmt(r.idleCpuPercent, 2)} (empty ${fmt(r.idleBaselineCpuPercent, 2)})`,
         fmt(r.runCpuPercent, 0),
         `${fmt(r.heapPerSchedule, 0)} / ${fmt(r.rssPerSchedule, 0)}`,

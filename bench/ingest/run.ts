@@ -248,7 +248,12 @@ async function startEngine() {
   return { ...p, stats };
 }
 
-async function runBackend(name: string, env: Record<string, string>, countEvents: () => Promise<number>) {
+/** What the service left in its database: events stored, and dispatches whose outcome is not succeeded. */
+type Stored = { events: number; unfinished: number };
+const COUNT_STORED = `SELECT (SELECT count(*)::int FROM events) AS events,
+  (SELECT count(*)::int FROM dispatches WHERE status <> 'succeeded') AS unfinished`;
+
+async function runBackend(name: string, env: Record<string, string>, countStored: () => Promise<Stored>) {
   const engine = await startEngine();
   const engineUrl = engine.url;
   const svc = await start(
@@ -341,12 +346,14 @@ async function runBackend(name: string, env: Record<string, string>, countEvents
   }
   const final = await engine.stats();
   await stop(engine);
-  const stored = await countEvents();
+  const stored = await countStored();
   return {
     ...result,
     durability: {
       acked_2xx: acked,
-      events_stored: stored,
+      events_stored: stored.events,
+      // Every delivery's outcome written once the service stopped (a stuck outcome writer leaves in_flight).
+      dispatches_not_succeeded: stored.unfinished,
       delivered_to_engine: final.distinct_keys,
       duplicate_deliveries: final.duplicate_keys,
     },
@@ -386,8 +393,8 @@ async function main() {
           // The service has stopped and released the data directory: count what it stored.
           const db = await openPglite({ dataDir: dir });
           try {
-            const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM events');
-            return r.rows[0]?.n ?? 0;
+            const r = await db.query<Stored>(COUNT_STORED);
+            return r.rows[0] ?? { events: 0, unfinished: -1 };
           } finally {
             await db.close();
           }
@@ -405,8 +412,9 @@ async function main() {
     try {
       results.push(
         await runBackend('postgres', { DATABASE_URL: args.pg!, DATABASE_SCHEMA: schema }, async () => {
-          const r = await client.query(`SELECT count(*)::int AS n FROM ${schema}.events`);
-          return r.rows[0].n as number;
+          await client.query(`SET search_path = ${schema}`);
+          const r = await client.query(COUNT_STORED);
+          return r.rows[0] as Stored;
         }),
       );
     } finally {
