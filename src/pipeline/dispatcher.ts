@@ -124,6 +124,8 @@ export class Dispatcher {
   private gating: Promise<void> | null = null;
   private readonly waiters = new Map<string, ((o: DispatchOutcome) => void)[]>();
   private pendingUpdates: DispatchUpdate[] = [];
+  /** The outcomes being written now (taken from pendingUpdates by the flush under way). */
+  private writingBatch: readonly DispatchUpdate[] = [];
   private flushing: Promise<void> | null = null;
   private flushScheduled = false;
   private readonly pollAlarm: Alarm;
@@ -373,6 +375,22 @@ export class Dispatcher {
           if (this.running) this.scheduleRenewal();
         });
     }, every);
+  }
+
+  /**
+   * The outcome of the dispatch's last engine call on this process while it is not yet written (the row
+   * still says in_flight), e.g. for a duplicate manual request arriving right after the first's answer.
+   */
+  unwrittenOutcome(id: string): DispatchOutcome | undefined {
+    const u = this.writingBatch.find((x) => x.id === id) ?? this.pendingUpdates.findLast((x) => x.id === id);
+    if (!u) return undefined;
+    return {
+      status: u.status,
+      executionId: u.executionId,
+      resumed: u.resumed,
+      errorCode: u.lastErrorCode,
+      error: u.lastError,
+    };
   }
 
   /** Resolves with the outcome of the dispatch's next engine call on this process, or undefined on timeout. */
@@ -747,11 +765,14 @@ export class Dispatcher {
   private async writeOutcomes(): Promise<void> {
     while (this.pendingUpdates.length > 0) {
       const batch = this.pendingUpdates.splice(0, 1000);
+      this.writingBatch = batch;
       try {
         await completeDispatches(this.deps.db, batch);
+        this.writingBatch = [];
         this.letGo(batch);
       } catch (err) {
         this.pendingUpdates.unshift(...batch);
+        this.writingBatch = [];
         this.deps.logger.warn({ err }, 'writing dispatch outcomes failed; retrying');
         await this.deps.clock.sleep(500);
         if (!this.running && this.active === 0) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/harness.js';
+import { interceptQueries } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
 describe('MANUAL triggers', () => {
@@ -115,5 +116,58 @@ describe('MANUAL triggers', () => {
     const r = await h.api('POST', '/api/v1/triggers/workflows/wf-man/manual', { inputs: {} });
     expect(r.statusCode).toBe(400);
     expect(r.json()).toMatchObject({ code: 'SCHED_VALIDATION', details: { field: 'body.inputs' } });
+  });
+});
+
+/**
+ * A retried manual request answered while the first run's outcome is not yet written (the row still says
+ * in_flight): it must return the same execution, not an empty 202. Outcome writes are held to make that
+ * moment last.
+ */
+describe('MANUAL triggers: a retry before the first outcome is written', () => {
+  let h: Harness;
+  let hold: Promise<void> | null = null;
+  let release = () => {};
+  beforeAll(async () => {
+    h = await startHarness({
+      env: { MANUAL_WAIT_MS: '2000' },
+      wrapDb: (db) =>
+        interceptQueries(db, async (q, text, params) => {
+          if (typeof text !== 'string' && text.name === 'dispatch_complete' && hold) await hold;
+          return q.query(text, params);
+        }),
+    });
+    const r = await h.api('POST', '/api/v1/deployment/workflows/wf-held/deploy', {
+      workflow_spec: workflowSpec('wf-held', [{ id: 'run', subtype: 'MANUAL' }]),
+    });
+    expect(r.statusCode, r.body).toBe(200);
+  });
+  afterAll(async () => {
+    release();
+    await h?.close();
+  });
+
+  it("returns the first run's execution id", async () => {
+    hold = new Promise((r) => {
+      release = r;
+    });
+    const send = () =>
+      h.inject({
+        method: 'POST',
+        url: '/api/v1/triggers/workflows/wf-held/manual',
+        headers: { 'x-user-id': 'user-1', 'idempotency-key': 'click-7', 'content-type': 'application/json' },
+        payload: '{}',
+      });
+    const first = await send();
+    expect(first.statusCode, first.body).toBe(200);
+    const second = await send();
+    hold = null;
+    release();
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json()).toMatchObject({
+      event_id: first.json().event_id,
+      execution_id: first.json().execution_id,
+    });
+    expect(h.engine.executeCalls()).toHaveLength(1);
   });
 });

@@ -114,13 +114,25 @@ export function registerManualRoutes(app: FastifyInstance, s: Services): void {
         },
       });
       if (out.duplicate) {
-        const [d] = await listDispatches(s.db, { eventIds: [out.eventId], limit: 1 });
-        return reply.code(d?.executionId ? 200 : 202).send({
+        const first = () => listDispatches(s.db, { eventIds: [out.eventId], limit: 1 }).then((r) => r[0]);
+        let d = await first();
+        let executionId = d?.executionId ?? null;
+        if (d && !executionId && d.status === 'in_flight') {
+          // The first run is under way, or answered and not yet written: the retry gets its answer too,
+          // within the same wait as the first request.
+          const o =
+            s.dispatcher.unwrittenOutcome(d.id) ?? (await s.dispatcher.waitFor(d.id, s.config.manualWaitMs));
+          if (o?.status === 'succeeded') executionId = o.executionId;
+          // Written between the read and the wait: read it again.
+          else if (!o) d = await first();
+          executionId ??= d?.executionId ?? null;
+        }
+        return reply.code(executionId ? 200 : 202).send({
           workflow_id: workflowId,
           event_id: out.eventId,
           dispatch_id: d?.id ?? '',
-          execution_id: d?.executionId ?? null,
-          status: d?.executionId ? 'RUNNING' : (d?.status ?? 'pending'),
+          execution_id: executionId,
+          status: executionId ? 'RUNNING' : (d?.status ?? 'pending'),
           message: 'duplicate request (same Idempotency-Key): the first run is returned',
         });
       }
