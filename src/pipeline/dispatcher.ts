@@ -378,23 +378,20 @@ export class Dispatcher {
   }
 
   /**
-   * The outcome of the dispatch's last engine call on this process while it is not yet written (the row
-   * still says in_flight), e.g. for a duplicate manual request arriving right after the first's answer.
+   * Resolves with the outcome of the dispatch's engine call on this process: one answered and not yet
+   * written (the row still says in_flight, e.g. for a retried manual request right after the first's
+   * answer), else the next one; undefined on timeout.
    */
-  unwrittenOutcome(id: string): DispatchOutcome | undefined {
-    const u = this.writingBatch.find((x) => x.id === id) ?? this.pendingUpdates.findLast((x) => x.id === id);
-    if (!u) return undefined;
-    return {
-      status: u.status,
-      executionId: u.executionId,
-      resumed: u.resumed,
-      errorCode: u.lastErrorCode,
-      error: u.lastError,
-    };
-  }
-
-  /** Resolves with the outcome of the dispatch's next engine call on this process, or undefined on timeout. */
   waitFor(id: string, timeoutMs: number): Promise<DispatchOutcome | undefined> {
+    const u = this.writingBatch.find((x) => x.id === id) ?? this.pendingUpdates.findLast((x) => x.id === id);
+    if (u)
+      return Promise.resolve({
+        status: u.status,
+        executionId: u.executionId,
+        resumed: u.resumed,
+        errorCode: u.lastErrorCode,
+        error: u.lastError,
+      });
     return new Promise((resolve) => {
       let done = false;
       const timer = this.deps.clock.setTimer(() => {
@@ -430,9 +427,7 @@ export class Dispatcher {
 
   /** Polls now (after a replay, or when a test moved the clock). */
   kick(): void {
-    if (!this.running) return;
-    if (this.polling) this.pollAfterThis(0);
-    else this.pollAlarm.set(0);
+    this.pollWithin(0);
   }
 
   private pollAfterThis(ms: number): void {

@@ -3,6 +3,15 @@ import { type Harness, startHarness } from '../helpers/harness.js';
 import { interceptQueries } from '../helpers/seams.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
+/** A manual run requested with an Idempotency-Key, as a client retrying a click would send it. */
+const runWithKey = (h: Harness, workflowId: string, key: string) =>
+  h.inject({
+    method: 'POST',
+    url: `/api/v1/triggers/workflows/${workflowId}/manual`,
+    headers: { 'x-user-id': 'user-1', 'idempotency-key': key, 'content-type': 'application/json' },
+    payload: '{}',
+  });
+
 describe('MANUAL triggers', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -69,13 +78,7 @@ describe('MANUAL triggers', () => {
   });
 
   it('dedupes a retried request with the same Idempotency-Key', async () => {
-    const send = () =>
-      h.inject({
-        method: 'POST',
-        url: '/api/v1/triggers/workflows/wf-man/manual',
-        headers: { 'x-user-id': 'user-1', 'idempotency-key': 'click-42', 'content-type': 'application/json' },
-        payload: '{}',
-      });
+    const send = () => runWithKey(h, 'wf-man', 'click-42');
     const first = await send();
     const second = await send();
     expect(second.json().event_id).toBe(first.json().event_id);
@@ -151,13 +154,7 @@ describe('MANUAL triggers: a retry before the first outcome is written', () => {
     hold = new Promise((r) => {
       release = r;
     });
-    const send = () =>
-      h.inject({
-        method: 'POST',
-        url: '/api/v1/triggers/workflows/wf-held/manual',
-        headers: { 'x-user-id': 'user-1', 'idempotency-key': 'click-7', 'content-type': 'application/json' },
-        payload: '{}',
-      });
+    const send = () => runWithKey(h, 'wf-held', 'click-7');
     const first = await send();
     expect(first.statusCode, first.body).toBe(200);
     const second = await send();

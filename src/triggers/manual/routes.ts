@@ -120,8 +120,7 @@ export function registerManualRoutes(app: FastifyInstance, s: Services): void {
         if (d && !executionId && d.status === 'in_flight') {
           // The first run is under way, or answered and not yet written: the retry gets its answer too,
           // within the same wait as the first request.
-          const o =
-            s.dispatcher.unwrittenOutcome(d.id) ?? (await s.dispatcher.waitFor(d.id, s.config.manualWaitMs));
+          const o = await s.dispatcher.waitFor(d.id, s.config.manualWaitMs);
           if (o?.status === 'succeeded') executionId = o.executionId;
           // Written between the read and the wait: read it again.
           else if (!o) d = await first();
