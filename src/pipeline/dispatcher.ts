@@ -79,6 +79,8 @@ const MAX_SCHEDULED = 50_000;
  * one committing just after the instant would not.
  */
 export const GATE_LEAD_MS = 250;
+/** A tick handed over this long after its instant waits in the backlog lane (accept). */
+export const LATE_TICK_MS = 1_000;
 
 /** Cancellation of a tick written ahead whose trigger stopped before its instant. */
 const INACTIVE_CODE = 'SCHED_TRIGGER_INACTIVE' satisfies CoreErrorCode;
@@ -93,8 +95,9 @@ const INACTIVE_MESSAGE = errorCatalogue().get(INACTIVE_CODE)!.message;
 export class Dispatcher {
   /**
    * Two lanes, this one first: rows handed over at their commit or their instant (a webhook just
-   * acknowledged, a cron tick now due) go before the poll's `backlog` (retries, rows another replica
-   * left, rows written unclaimed such as a restart's catch-up burst), which is late already, except that
+   * acknowledged, a cron tick now due) go before the `backlog` (the poll's rows: retries, rows another
+   * replica left, rows written unclaimed such as a restart's catch-up burst; and ticks stored over
+   * LATE_TICK_MS after their instant), which is late already, except that
    * the backlog gets every fourth start while both wait. Measured: with one lane, ticks stored just after
    * a restart waited up to 33 s behind 100k catch-up fires.
    */
@@ -220,6 +223,11 @@ export class Dispatcher {
     for (const d of claimed) {
       // Routed just now: a row whose instant passed during its own commit needs no second look.
       if (d.notBefore !== null && d.notBefore > now) later.push(d);
+      // A tick stored over a second after its instant (a restart, a stall) is late already: it waits in
+      // the backlog lane, behind ticks released at their instant and fresh events, instead of making
+      // them late too. One stored just after its instant stays here: behind a restart's backlog it
+      // would wait far longer (bench/cron, 100k: up to 17 s when every late tick went there).
+      else if (d.dueAt !== undefined && d.dueAt < now - LATE_TICK_MS) this.backlog.push(d);
       else this.queue.push(d);
     }
     mergeByNotBefore(this.scheduled, later);

@@ -196,8 +196,8 @@ export class Ingestor {
         const now = clock.now();
         const { routed, routedAt } = await this.route(q, batch, results, cached);
         // Ticks (events with a due time) are held from the room for ticks, whether written ahead or just
-        // late: the producer bounds how many are under way, and a late tick stays in the first lane
-        // instead of waiting for the poll behind the backlog.
+        // late: the producer bounds how many are under way, and a late tick is handed over at once
+        // instead of waiting for the poll (the dispatcher puts one over a second late in its backlog lane).
         const timed = (r: Routed) => r.p.event.dueAt !== undefined;
         const later = (r: Routed) => timed(r) && r.p.event.dueAt! > now;
         reserved = dispatcher.reserve(routed.reduce((n, r) => n + (timed(r) ? 0 : r.matches.length), 0));
@@ -243,7 +243,8 @@ export class Ingestor {
               now: ts(now),
             };
             dispatchRows.push(row);
-            if (claim) claims.push(claimedAtInsert(row, claimToken, { ...ev.payload, ...m.triggerData }));
+            if (claim)
+              claims.push(claimedAtInsert(row, claimToken, { ...ev.payload, ...m.triggerData }, ev.dueAt));
             return { id, workflowId: t.workflowId, nodeId: t.nodeId };
           });
           return { r, claims, ids };

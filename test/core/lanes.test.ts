@@ -4,6 +4,7 @@ import { ts } from '../../src/db/db.js';
 import type { NewDispatchRow } from '../../src/db/dispatches.sql.js';
 import type { NewEventRow } from '../../src/db/events.sql.js';
 import { writeInbox } from '../../src/db/inbox.sql.js';
+import { LATE_TICK_MS } from '../../src/pipeline/dispatcher.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { workflowSpec } from '../helpers/workflows.js';
 
@@ -18,6 +19,8 @@ describe('dispatch lanes', () => {
     const r = await h.api('POST', '/api/v1/deployment/workflows/wf-lane/deploy', {
       workflow_spec: workflowSpec('wf-lane', [
         { id: 'hook', subtype: 'WEBHOOK', configurations: { webhook_path: '/webhook/lane' } },
+        // Never due during the test: its ticks are written by hand below.
+        { id: 'tick', subtype: 'CRON', configurations: { cron_expression: '0 0 1 1 *', jitter_seconds: 0 } },
       ]),
     });
     expect(r.statusCode, r.body).toBe(200);
@@ -80,5 +83,52 @@ describe('dispatch lanes', () => {
     // the fresh row to wait for room behind the backlog, it would be polled after all forty.
     expect(backlogBefore).toBeLessThan(10);
     expect(order.filter((k) => backlog.has(k!))).toHaveLength(40);
+  });
+
+  /**
+   * Twenty ticks stored `lateBy` after their instant, then a webhook; returns how many of the ticks the
+   * engine was called for before the webhook.
+   */
+  async function ticksBeforeWebhook(tag: string, lateBy: number): Promise<number> {
+    const trigger = await h.db.query<{ id: string }>(
+      `SELECT id FROM trigger_index WHERE workflow_id = 'wf-lane' AND trigger_node_id = 'tick'`,
+    );
+    const triggerId = trigger.rows[0]!.id;
+    const calls0 = h.engine.executeCalls().length;
+    const now = Date.now();
+    const ticks = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => {
+        const instant = now - lateBy - i;
+        return h.services.ingestor.ingest({
+          kind: 'CRON',
+          idempotencyKey: `CRON:wf-lane:tick:${tag}-${i}`,
+          indexKey: '0 0 1 1 *',
+          triggerIds: [triggerId],
+          receivedAt: now,
+          payload: { trigger_type: 'CRON', tag, i },
+          dueAt: instant,
+        });
+      }),
+    );
+    const ids = new Set(ticks.map((t) => t.dispatches[0]!.id));
+    expect(ids.size).toBe(20);
+    const r = await h.inject({ method: 'POST', url: '/api/v1/public/webhook/lane', payload: { tag } });
+    expect(r.statusCode, r.body).toBe(202);
+    const fresh = (await h.api('GET', `/api/v1/events/${r.json().event_id}`)).json().dispatches[0].id;
+    await h.until(() => h.engine.executeCalls().length === calls0 + 21, 15_000);
+    const order = h.engine
+      .executeCalls()
+      .slice(calls0)
+      .map((c) => c.idempotencyKey);
+    expect(order.filter((k) => ids.has(k!))).toHaveLength(20);
+    return order.slice(0, order.indexOf(fresh)).filter((k) => ids.has(k!)).length;
+  }
+
+  it('a tick stored well after its instant waits behind a fresh event; one just late does not', async () => {
+    // Late by more than LATE_TICK_MS (a restart, a stall): the backlog lane, so the webhook goes first
+    // but for the calls already started and the backlog's every fourth start.
+    expect(await ticksBeforeWebhook('late', LATE_TICK_MS + 4_000)).toBeLessThan(10);
+    // Stored just after its instant: still the first lane, in order, so all twenty go first.
+    expect(await ticksBeforeWebhook('just', 50)).toBe(20);
   });
 });
