@@ -37,8 +37,8 @@ export interface ClaimedDispatch {
   triggerData: Record<string, unknown>;
   /** Epoch ms of not_before: the engine is not called earlier, and the first call is gated (gateScheduled). */
   notBefore: number | null;
-  /** A tick's instant (epoch ms), on rows claimed at insert: handed over after it, the tick is late already. */
-  dueAt?: number;
+  /** A tick handed to the pipeline over LATE_TICK_MS after its instant (rows claimed at insert): late already. */
+  late?: true;
 }
 
 /**
@@ -49,12 +49,12 @@ export function claimedAtInsert(
   row: NewDispatchRow,
   claimToken: string,
   triggerData: Record<string, unknown>,
-  dueAt?: number,
+  late = false,
 ): ClaimedDispatch {
   const { id, eventId, workflowId, nodeId, kind, userId, resumeMode } = row;
   const notBefore = row.notBefore === null ? null : Date.parse(row.notBefore);
   return {
-    ...(dueAt === undefined ? {} : { dueAt }),
+    ...(late ? { late: true as const } : {}),
     id,
     eventId,
     workflowId,

@@ -79,7 +79,7 @@ const MAX_SCHEDULED = 50_000;
  * one committing just after the instant would not.
  */
 export const GATE_LEAD_MS = 250;
-/** A tick handed over this long after its instant waits in the backlog lane (accept). */
+/** A tick received this long after its instant waits in the backlog lane (accept). */
 export const LATE_TICK_MS = 1_000;
 
 /** Cancellation of a tick written ahead whose trigger stopped before its instant. */
@@ -223,11 +223,11 @@ export class Dispatcher {
     for (const d of claimed) {
       // Routed just now: a row whose instant passed during its own commit needs no second look.
       if (d.notBefore !== null && d.notBefore > now) later.push(d);
-      // A tick stored over a second after its instant (a restart, a stall) is late already: it waits in
-      // the backlog lane, behind ticks released at their instant and fresh events, instead of making
-      // them late too. One stored just after its instant stays here: behind a restart's backlog it
-      // would wait far longer (bench/cron, 100k: up to 17 s when every late tick went there).
-      else if (d.dueAt !== undefined && d.dueAt < now - LATE_TICK_MS) this.backlog.push(d);
+      // A tick handed to the pipeline over a second after its instant (a restart, a stall) is late
+      // already: it waits in the backlog lane, behind ticks released at their instant and fresh events,
+      // instead of making them late too. One just late stays here: behind a restart's backlog it would
+      // wait far longer (bench/cron, 100k: up to 17 s when every late tick went there).
+      else if (d.late) this.backlog.push(d);
       else this.queue.push(d);
     }
     mergeByNotBefore(this.scheduled, later);

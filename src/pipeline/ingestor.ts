@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../triggers/registry.js';
 import type { InboundEvent, TriggerRow } from '../triggers/types.js';
-import type { Dispatcher } from './dispatcher.js';
+import { type Dispatcher, LATE_TICK_MS } from './dispatcher.js';
 import { type IndexKeyLookup, indexKeyOf, RouteCache, triggersByKey } from './routeCache.js';
 
 export interface RoutingDecision {
@@ -64,6 +64,9 @@ interface Routed {
  * on a box whose cores the database shares.
  */
 const COMMITS_IN_FLIGHT = 1;
+
+/** A tick received over LATE_TICK_MS after its instant: its dispatch waits in the backlog lane. */
+const lateTick = (ev: DirectedEvent) => ev.dueAt !== undefined && ev.receivedAt - ev.dueAt > LATE_TICK_MS;
 
 /** Times a batch is routed by the route cache before it reads trigger_index itself (triggers changing fast). */
 const STALE_RETRIES = 3;
@@ -244,7 +247,9 @@ export class Ingestor {
             };
             dispatchRows.push(row);
             if (claim)
-              claims.push(claimedAtInsert(row, claimToken, { ...ev.payload, ...m.triggerData }, ev.dueAt));
+              claims.push(
+                claimedAtInsert(row, claimToken, { ...ev.payload, ...m.triggerData }, lateTick(ev)),
+              );
             return { id, workflowId: t.workflowId, nodeId: t.nodeId };
           });
           return { r, claims, ids };

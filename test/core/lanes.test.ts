@@ -86,7 +86,7 @@ describe('dispatch lanes', () => {
   });
 
   /**
-   * Twenty ticks stored `lateBy` after their instant, then a webhook; returns how many of the ticks the
+   * Twenty ticks received `lateBy` after their instant, then a webhook; returns how many of the ticks the
    * engine was called for before the webhook.
    */
   async function ticksBeforeWebhook(tag: string, lateBy: number): Promise<number> {
@@ -124,11 +124,11 @@ describe('dispatch lanes', () => {
     return order.slice(0, order.indexOf(fresh)).filter((k) => ids.has(k!)).length;
   }
 
-  it('a tick stored well after its instant waits behind a fresh event; one just late does not', async () => {
+  it('a tick received well after its instant waits behind a fresh event; one just late does not', async () => {
     // Late by more than LATE_TICK_MS (a restart, a stall): the backlog lane, so the webhook goes first
     // but for the calls already started and the backlog's every fourth start.
     expect(await ticksBeforeWebhook('late', LATE_TICK_MS + 4_000)).toBeLessThan(10);
-    // Stored just after its instant: still the first lane, in order, so all twenty go first.
+    // Received just after its instant: still the first lane, in order, so all twenty go first.
     expect(await ticksBeforeWebhook('just', 50)).toBe(20);
   });
 });
