@@ -37,8 +37,11 @@ export interface ClaimedDispatch {
   triggerData: Record<string, unknown>;
   /** Epoch ms of not_before: the engine is not called earlier, and the first call is gated (gateScheduled). */
   notBefore: number | null;
-  /** A tick handed to the pipeline over LATE_TICK_MS after its instant (rows claimed at insert): late already. */
-  late?: true;
+  /**
+   * A tick handed to the pipeline over LATE_TICK_MS after its instant (ingestor.ts), claimed at insert:
+   * late already, it waits in the dispatcher's backlog lane.
+   */
+  late: boolean;
 }
 
 /**
@@ -54,7 +57,6 @@ export function claimedAtInsert(
   const { id, eventId, workflowId, nodeId, kind, userId, resumeMode } = row;
   const notBefore = row.notBefore === null ? null : Date.parse(row.notBefore);
   return {
-    ...(late ? { late: true as const } : {}),
     id,
     eventId,
     workflowId,
@@ -66,6 +68,7 @@ export function claimedAtInsert(
     claimToken,
     triggerData,
     notBefore,
+    late,
   };
 }
 
@@ -146,6 +149,8 @@ export async function claimDue(
     claimToken: opts.claimToken,
     triggerData: { ...x.payload, ...x.trigger_data },
     notBefore: ms(x.not_before),
+    // The poll's rows join the backlog lane anyway.
+    late: false,
   }));
 }
 

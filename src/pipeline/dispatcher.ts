@@ -79,8 +79,6 @@ const MAX_SCHEDULED = 50_000;
  * one committing just after the instant would not.
  */
 export const GATE_LEAD_MS = 250;
-/** A tick received this long after its instant waits in the backlog lane (accept). */
-export const LATE_TICK_MS = 1_000;
 
 /** Cancellation of a tick written ahead whose trigger stopped before its instant. */
 const INACTIVE_CODE = 'SCHED_TRIGGER_INACTIVE' satisfies CoreErrorCode;
@@ -96,8 +94,8 @@ export class Dispatcher {
   /**
    * Two lanes, this one first: rows handed over at their commit or their instant (a webhook just
    * acknowledged, a cron tick now due) go before the `backlog` (the poll's rows: retries, rows another
-   * replica left, rows written unclaimed such as a restart's catch-up burst; and ticks stored over
-   * LATE_TICK_MS after their instant), which is late already, except that
+   * replica left, rows written unclaimed such as a restart's catch-up burst; and ticks marked `late`
+   * by the ingestor), which is late already, except that
    * the backlog gets every fourth start while both wait. Measured: with one lane, ticks stored just after
    * a restart waited up to 33 s behind 100k catch-up fires.
    */

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../triggers/registry.js';
 import type { InboundEvent, TriggerRow } from '../triggers/types.js';
-import { type Dispatcher, LATE_TICK_MS } from './dispatcher.js';
+import type { Dispatcher } from './dispatcher.js';
 import { type IndexKeyLookup, indexKeyOf, RouteCache, triggersByKey } from './routeCache.js';
 
 export interface RoutingDecision {
@@ -65,7 +65,12 @@ interface Routed {
  */
 const COMMITS_IN_FLIGHT = 1;
 
-/** A tick received over LATE_TICK_MS after its instant: its dispatch waits in the backlog lane. */
+/**
+ * A tick received this long after its instant (a restart, a stall) is late already: its dispatch waits in
+ * the dispatcher's backlog lane instead of ahead of ticks on time. Judged at receipt, so a slow commit
+ * does not make an on-time tick late.
+ */
+export const LATE_TICK_MS = 1_000;
 const lateTick = (ev: DirectedEvent) => ev.dueAt !== undefined && ev.receivedAt - ev.dueAt > LATE_TICK_MS;
 
 /** Times a batch is routed by the route cache before it reads trigger_index itself (triggers changing fast). */
