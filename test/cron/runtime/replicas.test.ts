@@ -98,11 +98,31 @@ describe('two scheduler processes on one PostgreSQL', () => {
 
     // Every tick up to `last` arrives (late ones through the survivor's takeover of expired claims).
     await until(() => calls().some((x) => tickOf(x) >= last), 60_000);
-    await until(() => {
+    const notCalled = () => {
       const seen = new Set(calls().map(tickOf));
-      for (let t = first; t <= last; t += 1000) if (!seen.has(t)) return false;
-      return true;
-    }, 30_000);
+      const out: string[] = [];
+      for (let t = first; t <= last; t += 1000) if (!seen.has(t)) out.push(new Date(t).toISOString());
+      return out;
+    };
+    await until(() => notCalled().length === 0, 30_000).catch(async (err: Error) => {
+      // Say where each tick the engine never saw got to: its fire record and its dispatch.
+      const missing = notCalled();
+      const fires = await c.query(
+        `SELECT nominal_at, outcome, reason, claimed_by, source FROM ${schema}.cron_fires
+         WHERE workflow_id = 'wf-rep' AND nominal_at = ANY($1::timestamptz[])`,
+        [missing],
+      );
+      const dispatches = await c.query(
+        `SELECT e.payload->>'scheduled_time_utc' AS tick, d.status, d.attempts, d.claim_token, d.lease_until,
+           d.not_before, d.next_attempt_at, d.last_error
+         FROM ${schema}.dispatches d JOIN ${schema}.events e ON e.id = d.event_id
+         WHERE d.workflow_id = 'wf-rep' AND e.payload->>'scheduled_time_utc' = ANY($1::text[])`,
+        [missing.map((m) => m)],
+      );
+      throw new Error(
+        `${err.message}; victim ${victim.instance}, survivor ${survivor.instance}, never called: ${JSON.stringify({ missing, fires: fires.rows, dispatches: dispatches.rows })}`,
+      );
+    });
 
     const keysByTick = new Map<number, Set<string>>();
     for (const x of calls()) {
