@@ -38,6 +38,8 @@ export interface StubBehaviour {
   hangStatus: boolean;
   /** Delay before answering, ms. */
   delayMs: number;
+  /** Execute calls are answered only once this settles (a test decides when an answer arrives). */
+  gate: Promise<unknown> | null;
   /** 'unsupported' answers 404 to every resume, as engine v2 does; 'supported' resumes paused executions. */
   resume: 'supported' | 'unsupported';
   /** Retry-After header on 429/503 answers, seconds. */
@@ -61,6 +63,7 @@ export class StubEngine {
       hang: false,
       hangStatus: false,
       delayMs: 0,
+      gate: null,
       resume: 'unsupported',
       retryAfterS: undefined,
       ...behaviour,
@@ -165,6 +168,7 @@ export class StubEngine {
         return this.leaveHanging(res);
       }
       if (b.delayMs) await new Promise((r) => setTimeout(r, b.delayMs));
+      if (b.gate) await b.gate;
       if (idempotencyKey) this.keyCounts.set(idempotencyKey, (this.keyCounts.get(idempotencyKey) ?? 0) + 1);
       if (b.executeStatus !== 200) {
         return send(

@@ -199,12 +199,12 @@ export interface DispatchUpdate {
   now: string;
 }
 
-// Planned per call: a generic plan made while dispatches was small (a new database) hash-joins the
-// outcomes with a scan of the whole table, and keeps doing so as it grows until autovacuum's next
-// ANALYZE; that was most of PostgreSQL's CPU in bench/ingest. The id list tells the planner the rows are
-// a handful of primary-key lookups.
-const STMT_COMPLETE = statement(
-  'dispatch_complete',
+/**
+ * The outcome UPDATE, its two parameters numbered from `p`: the outcomes as JSON, then their ids. The id
+ * list tells the planner the rows are a handful of primary-key lookups. Also run inside the inbox write
+ * (inbox.sql.ts), so outcomes ride on the next ingest commit instead of a commit of their own.
+ */
+export const completionSql = (p: number) =>
   `UPDATE dispatches d SET status = x.status,
        next_attempt_at = COALESCE(x.next_attempt_at, d.next_attempt_at),
        lease_until = NULL, claim_token = NULL,
@@ -214,20 +214,14 @@ const STMT_COMPLETE = statement(
        last_error_code = x.last_error_code, last_error = x.last_error, last_http_status = x.last_http_status,
        updated_at = x.now,
        completed_at = CASE WHEN x.status IN ('succeeded', 'dead', 'cancelled') THEN x.now ELSE NULL END
-     FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
+     FROM jsonb_to_recordset($${p}::jsonb) AS x(id uuid, claim_token uuid, status text, next_attempt_at timestamptz,
        execution_id text, resumed boolean, resume_outcome text, last_error_code text, last_error text,
        last_http_status integer, now timestamptz)
-     WHERE d.id = ANY($2::uuid[]) AND d.id = x.id AND d.claim_token = x.claim_token`,
-  { prepare: false },
-);
+     WHERE d.id = ANY($${p + 1}::uuid[]) AND d.id = x.id AND d.claim_token = x.claim_token`;
 
-/**
- * Records outcomes of engine calls, many per statement. The claim token fences a dispatcher whose lease
- * expired: its late write changes nothing once another dispatcher has claimed the row.
- */
-export async function completeDispatches(q: Queryable, updates: readonly DispatchUpdate[]): Promise<number> {
-  if (updates.length === 0) return 0;
-  const r = await q.query(STMT_COMPLETE, [
+/** The parameters of completionSql. */
+export function completionParams(updates: readonly DispatchUpdate[]): [string, string[]] {
+  return [
     json(
       updates.map((u) => ({
         id: u.id,
@@ -244,7 +238,21 @@ export async function completeDispatches(q: Queryable, updates: readonly Dispatc
       })),
     ),
     updates.map((u) => u.id),
-  ]);
+  ];
+}
+
+// Planned per call: a generic plan made while dispatches was small (a new database) hash-joins the
+// outcomes with a scan of the whole table, and keeps doing so as it grows until autovacuum's next
+// ANALYZE; that was most of PostgreSQL's CPU in bench/ingest.
+const STMT_COMPLETE = statement('dispatch_complete', completionSql(1), { prepare: false });
+
+/**
+ * Records outcomes of engine calls, many per statement. The claim token fences a dispatcher whose lease
+ * expired: its late write changes nothing once another dispatcher has claimed the row.
+ */
+export async function completeDispatches(q: Queryable, updates: readonly DispatchUpdate[]): Promise<number> {
+  if (updates.length === 0) return 0;
+  const r = await q.query(STMT_COMPLETE, completionParams(updates));
   return r.rowCount;
 }
 

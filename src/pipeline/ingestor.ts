@@ -100,7 +100,11 @@ export class Ingestor {
       metrics: Metrics;
       maxBatch: number;
     },
-  ) {}
+  ) {
+    deps.dispatcher.carryOutcomesWith({
+      busy: () => this.running > 0 || this.queue.length > 0 || this.drainScheduled,
+    });
+  }
 
   /** Stores the event (unless its idempotency key is known), routes it, and resolves once committed. */
   ingest(event: DirectedEvent): Promise<IngestOutcome> {
@@ -125,6 +129,11 @@ export class Ingestor {
     });
   }
 
+  /** Events waiting for the next commit. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** Refuses new events and waits for the transactions under way. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -142,6 +151,7 @@ export class Ingestor {
           this.drained.clear();
         }
         this.drain();
+        if (this.running === 0) this.deps.dispatcher.carrierIdle();
       });
     }
   }
@@ -186,6 +196,9 @@ export class Ingestor {
     /** Earliest due time of the rows written without a claim (the poll picks them up). */
     let unclaimedDueAt: number | null = null;
     const claimToken = randomUUID();
+    // Outcomes of earlier engine calls ride on the first write (it commits them stale or not).
+    const outcomes = dispatcher.takeOutcomes();
+    let outcomesSent = false;
     const claimed: ClaimedDispatch[] = [];
     const results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[] = [];
     // The inbox write is a single statement; an explicit transaction is only needed when an ingress
@@ -259,7 +272,8 @@ export class Ingestor {
           });
           return { r, claims, ids };
         });
-        const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt);
+        const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt, outcomesSent ? [] : outcomes);
+        outcomesSent = true;
         // Routed (or refused) by cached triggers whose version has moved on: nothing was written.
         if (inserted === 'stale') return 'stale';
         const duplicates = plans.filter((x) => !inserted.has(x.r.eventId));
@@ -300,8 +314,10 @@ export class Ingestor {
     } catch (err) {
       dispatcher.unreserve(reserved);
       dispatcher.unreserveTicks(reservedTicks);
+      dispatcher.outcomesCarried(outcomes, false);
       throw err;
     }
+    dispatcher.outcomesCarried(outcomes, true);
     const { metrics } = this.deps;
     metrics.ingestBatchSize.observe(batch.length);
     metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/db.js';
+import { type Harness, startHarness } from '../helpers/harness.js';
+import { interceptQueries } from '../helpers/seams.js';
+import { workflowSpec } from '../helpers/workflows.js';
+
+const OUTCOME_WRITES = ['dispatch_complete', 'inbox_write_outcomes'] as const;
+type OutcomeWrite = (typeof OUTCOME_WRITES)[number];
+
+/**
+ * The database seen through the statements that write dispatch outcomes: how many outcome rows each
+ * carried, an injected failure of the inbox write that carries outcomes, and a hold on every inbox write
+ * (an ingest commit kept under way while the test arranges what happens meanwhile).
+ */
+function observed(db: Db) {
+  const o = {
+    rows: { dispatch_complete: 0, inbox_write_outcomes: 0 } as Record<OutcomeWrite, number>,
+    failCarrying: false,
+    failed: 0,
+    hold: null as Promise<void> | null,
+    held: 0,
+    db: undefined as unknown as Db,
+  };
+  o.db = interceptQueries(db, async (q, text, params) => {
+    const name = typeof text === 'string' ? '' : text.name;
+    if (name.startsWith('inbox_write') && o.hold) {
+      o.held++;
+      await o.hold;
+    }
+    if (!OUTCOME_WRITES.includes(name as OutcomeWrite)) return q.query(text, params);
+    if (name === 'inbox_write_outcomes' && o.failCarrying) {
+      o.failed++;
+      throw new Error('injected write failure');
+    }
+    const r = await q.query(text, params);
+    // The outcome ids are the statement's last parameter (completionParams).
+    o.rows[name as OutcomeWrite] += (params?.at(-1) as string[]).length;
+    return r;
+  });
+  return o;
+}
+
+describe('outcomes carried by the inbox write', () => {
+  let h: Harness;
+  let obs: ReturnType<typeof observed>;
+  beforeAll(async () => {
+    h = await startHarness({
+      wrapDb: (inner) => {
+        obs = observed(inner);
+        return obs.db;
+      },
+    });
+    const r = await h.api('POST', '/api/v1/deployment/workflows/wf-carry/deploy', {
+      workflow_spec: workflowSpec('wf-carry', [{ id: 'hook', subtype: 'WEBHOOK' }]),
+    });
+    expect(r.statusCode).toBe(200);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const post = (tag: string) =>
+    h.inject({ method: 'POST', url: '/api/v1/public/webhook/wf-carry', payload: { tag } });
+
+  async function statusOf(eventId: string): Promise<string> {
+    const ev = (await h.api('GET', `/api/v1/events/${eventId}`)).json();
+    return ev.dispatches[0].status;
+  }
+
+  /**
+   * Event B's engine call is answered while event A's inbox write is held; then event C is posted (it
+   * waits for A's commit) and A's write released. B's outcome is waiting when the next write starts.
+   */
+  async function outcomeWaitingBehindAWrite(tag: string) {
+    let answer!: () => void;
+    h.engine.behaviour.gate = new Promise<void>((r) => (answer = r));
+    const calls = h.engine.executeCalls().length;
+    const b = await post(`${tag}-b`);
+    expect(b.statusCode).toBe(202);
+    await h.until(() => h.engine.executeCalls().length === calls + 1);
+    let release!: () => void;
+    obs.hold = new Promise<void>((r) => (release = r));
+    obs.held = 0;
+    const a = post(`${tag}-a`);
+    await h.until(() => obs.held === 1);
+    h.engine.behaviour.gate = null;
+    answer();
+    await h.until(
+      () => h.services.dispatcher.stats().unwritten === 1 || obs.rows.dispatch_complete + obs.failed > 0,
+    );
+    const c = post(`${tag}-c`);
+    await h.until(() => h.services.ingestor.waiting === 1);
+    obs.hold = null;
+    release();
+    return { a: await a, b, c: await c };
+  }
+
+  it('writes an outcome with the next events instead of a statement of its own', async () => {
+    const { a, b, c } = await outcomeWaitingBehindAWrite('one');
+    expect([a.statusCode, c.statusCode]).toEqual([202, 202]);
+    await h.until(async () => (await statusOf(b.json().event_id)) === 'succeeded');
+    // B's outcome rode on the write of A or C; nothing wrote it on its own.
+    expect(obs.rows.inbox_write_outcomes).toBeGreaterThanOrEqual(1);
+    expect(obs.rows.dispatch_complete).toBe(0);
+    for (const r of [a, c]) await h.until(async () => (await statusOf(r.json().event_id)) === 'succeeded');
+    expect(h.engine.duplicateKeys()).toEqual([]);
+  }, 30_000);
+
+  it('gives carried outcomes back when that write fails, and writes them once it can', async () => {
+    obs.failCarrying = true;
+    const { a, b, c } = await outcomeWaitingBehindAWrite('two');
+    obs.failCarrying = false;
+    // The write that carried B's outcome failed: its events were refused, not half-stored.
+    expect(obs.failed).toBeGreaterThanOrEqual(1);
+    const answers = [a.statusCode, c.statusCode];
+    expect(answers).toContain(503);
+    expect(answers.every((s) => s === 202 || s === 503)).toBe(true);
+    await h.until(async () => (await statusOf(b.json().event_id)) === 'succeeded');
+    for (const r of [a, c].filter((x) => x.statusCode === 202))
+      await h.until(async () => (await statusOf(r.json().event_id)) === 'succeeded');
+    const rows = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dispatches`);
+    expect(h.engine.executeCalls()).toHaveLength(rows.rows[0]!.n);
+    expect(h.engine.duplicateKeys()).toEqual([]);
+  }, 30_000);
+});
