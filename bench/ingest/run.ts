@@ -7,7 +7,8 @@
  *   npm run bench:ingest -- [--duration 30] [--connections 100] [--rate 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
  *
  * Each request is a 1.5 KB GitHub-like JSON body with a unique Standard Webhooks id and signature, so
- * none is deduplicated. Results go to stdout and bench/results/ingest-<timestamp>.json.
+ * none is deduplicated. On PostgreSQL the fixed-rate phase also counts transactions committed and WAL
+ * flushes per 1,000 events (pg_stat_database, pg_stat_wal): work that the VM's speed does not move. Results go to stdout and bench/results/ingest-<timestamp>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -253,7 +254,19 @@ type Stored = { events: number; unfinished: number };
 const COUNT_STORED = `SELECT (SELECT count(*)::int FROM events) AS events,
   (SELECT count(*)::int FROM dispatches WHERE status <> 'succeeded') AS unfinished`;
 
-async function runBackend(name: string, env: Record<string, string>, countStored: () => Promise<Stored>) {
+/** Cluster-wide counters of PostgreSQL: transactions committed in the database and WAL flushes. */
+type WalCounters = { commits: number; syncs: number };
+const READ_WAL_COUNTERS = `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::float8 AS commits,
+  (SELECT wal_sync FROM pg_stat_wal)::float8 AS syncs`;
+// Backends report their statistics at most once a second, when idle: wait that long before each reading.
+const settledStats = () => new Promise((r) => setTimeout(r, 1_500));
+
+async function runBackend(
+  name: string,
+  env: Record<string, string>,
+  countStored: () => Promise<Stored>,
+  walCounters?: () => Promise<WalCounters>,
+) {
   const engine = await startEngine();
   const engineUrl = engine.url;
   const svc = await start(
@@ -298,12 +311,19 @@ async function runBackend(name: string, env: Record<string, string>, countStored
     await drain(warm['2xx']);
     // Ack latency at a fixed rate on an idle outbox, then the maximum rate, then the time the outbox takes
     // to deliver that backlog to the engine.
+    await settledStats();
+    const wal0 = await walCounters?.();
     const fixed = await load(svc.url, '/api/v1/public/webhook/bench', {
       duration: DURATION,
       rate: RATE,
       signed: true,
     });
     await drain(warm['2xx'] + fixed['2xx']);
+    await settledStats();
+    const wal1 = await walCounters?.();
+    // Transactions and WAL flushes per 1,000 events at the fixed rate, delivery and outcomes included.
+    const per1000 = (k: keyof WalCounters) =>
+      wal0 && wal1 ? Math.round((1000 * (wal1[k] - wal0[k])) / fixed['2xx']) : undefined;
     const even = await paced(svc.url, '/api/v1/public/webhook/bench', {
       duration: DURATION,
       rate: RATE,
@@ -338,7 +358,12 @@ async function runBackend(name: string, env: Record<string, string>, countStored
         outbox_drained_after_s: Math.round(drainS * 10) / 10,
         delivered_per_s: deliveryRate,
       },
-      fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+      fixed_rate: {
+        target_per_s: RATE,
+        ...summary(fixed),
+        commits_per_1000_events: per1000('commits'),
+        wal_syncs_per_1000_events: per1000('syncs'),
+      },
       even_rate: even,
     };
   } finally {
@@ -411,11 +436,16 @@ async function main() {
     await client.connect();
     try {
       results.push(
-        await runBackend('postgres', { DATABASE_URL: args.pg!, DATABASE_SCHEMA: schema }, async () => {
-          await client.query(`SET search_path = ${schema}`);
-          const r = await client.query(COUNT_STORED);
-          return r.rows[0] as Stored;
-        }),
+        await runBackend(
+          'postgres',
+          { DATABASE_URL: args.pg!, DATABASE_SCHEMA: schema },
+          async () => {
+            await client.query(`SET search_path = ${schema}`);
+            const r = await client.query(COUNT_STORED);
+            return r.rows[0] as Stored;
+          },
+          async () => (await client.query(READ_WAL_COUNTERS)).rows[0] as WalCounters,
+        ),
       );
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
