@@ -34,7 +34,7 @@ function observed(db: Db) {
     }
     const r = await q.query(text, params);
     // The outcome ids are the statement's last parameter (completionParams).
-    o.rows[name as OutcomeWrite] += (params?.at(-1) as string[]).length;
+    o.rows[name as OutcomeWrite] += ((params ?? []).at(-1) as string[]).length;
     return r;
   });
   return o;
