@@ -14,7 +14,8 @@ type OutcomeWrite = (typeof OUTCOME_WRITES)[number];
  */
 function observed(db: Db) {
   const o = {
-    rows: { dispatch_complete: 0, inbox_write_outcomes: 0 } as Record<OutcomeWrite, number>,
+    /** Outcome rows (dispatch ids) each statement wrote. */
+    rows: { dispatch_complete: [], inbox_write_outcomes: [] } as Record<OutcomeWrite, string[]>,
     failCarrying: false,
     failed: 0,
     hold: null as Promise<void> | null,
@@ -34,7 +35,7 @@ function observed(db: Db) {
     }
     const r = await q.query(text, params);
     // The outcome ids are the statement's last parameter (completionParams).
-    o.rows[name as OutcomeWrite] += ((params ?? []).at(-1) as string[]).length;
+    o.rows[name as OutcomeWrite].push(...((params ?? []).at(-1) as string[]));
     return r;
   });
   return o;
@@ -62,10 +63,11 @@ describe('outcomes carried by the inbox write', () => {
   const post = (tag: string) =>
     h.inject({ method: 'POST', url: '/api/v1/public/webhook/wf-carry', payload: { tag } });
 
-  async function statusOf(eventId: string): Promise<string> {
+  async function dispatchOf(eventId: string): Promise<{ id: string; status: string }> {
     const ev = (await h.api('GET', `/api/v1/events/${eventId}`)).json();
-    return ev.dispatches[0].status;
+    return ev.dispatches[0];
   }
+  const statusOf = async (eventId: string) => (await dispatchOf(eventId)).status;
 
   /**
    * Event B's engine call is answered while event A's inbox write is held; then event C is posted (it
@@ -86,7 +88,8 @@ describe('outcomes carried by the inbox write', () => {
     h.engine.behaviour.gate = null;
     answer();
     await h.until(
-      () => h.services.dispatcher.stats().unwritten === 1 || obs.rows.dispatch_complete + obs.failed > 0,
+      () =>
+        h.services.dispatcher.stats().unwritten === 1 || obs.rows.dispatch_complete.length + obs.failed > 0,
     );
     const c = post(`${tag}-c`);
     await h.until(() => h.services.ingestor.waiting === 1);
@@ -100,8 +103,9 @@ describe('outcomes carried by the inbox write', () => {
     expect([a.statusCode, c.statusCode]).toEqual([202, 202]);
     await h.until(async () => (await statusOf(b.json().event_id)) === 'succeeded');
     // B's outcome rode on the write of A or C; nothing wrote it on its own.
-    expect(obs.rows.inbox_write_outcomes).toBeGreaterThanOrEqual(1);
-    expect(obs.rows.dispatch_complete).toBe(0);
+    const bId = (await dispatchOf(b.json().event_id)).id;
+    expect(obs.rows.inbox_write_outcomes).toContain(bId);
+    expect(obs.rows.dispatch_complete).not.toContain(bId);
     for (const r of [a, c]) await h.until(async () => (await statusOf(r.json().event_id)) === 'succeeded');
     expect(h.engine.duplicateKeys()).toEqual([]);
   }, 30_000);
@@ -112,10 +116,13 @@ describe('outcomes carried by the inbox write', () => {
     obs.failCarrying = false;
     // The write that carried B's outcome failed: its events were refused, not half-stored.
     expect(obs.failed).toBeGreaterThanOrEqual(1);
+    const bId = (await dispatchOf(b.json().event_id)).id;
     const answers = [a.statusCode, c.statusCode];
     expect(answers).toContain(503);
     expect(answers.every((s) => s === 202 || s === 503)).toBe(true);
     await h.until(async () => (await statusOf(b.json().event_id)) === 'succeeded');
+    // Given back, then written on its own once the ingestor had nothing more to commit.
+    expect(obs.rows.dispatch_complete).toContain(bId);
     for (const r of [a, c].filter((x) => x.statusCode === 202))
       await h.until(async () => (await statusOf(r.json().event_id)) === 'succeeded');
     const rows = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dispatches`);
