@@ -8,7 +8,8 @@
  *
  * Each request is a 1.5 KB GitHub-like JSON body with a unique Standard Webhooks id and signature, so
  * none is deduplicated. On PostgreSQL the fixed-rate phase also counts transactions committed and WAL
- * flushes per 1,000 events (pg_stat_database, pg_stat_wal): work that the VM's speed does not move. Results go to stdout and bench/results/ingest-<timestamp>.json.
+ * flushes per 1,000 events (pg_stat_database, pg_stat_wal): work that the VM's speed does not move.
+ * Results go to stdout and bench/results/ingest-<timestamp>.json.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -90,6 +90,9 @@ const INACTIVE_MESSAGE = errorCatalogue().get(INACTIVE_CODE)!.message;
  * (retries, rows of replicas that died, rows this process had no room for). Outcomes are written in
  * batches, fenced by the claim token.
  */
+/** Outcome rows one statement writes at most, on its own or carried by an inbox write. */
+const OUTCOMES_PER_WRITE = 1_000;
+
 export class Dispatcher {
   /**
    * Two lanes, this one first: rows handed over at their commit or their instant (a webhook just
@@ -767,12 +770,13 @@ export class Dispatcher {
   }
 
   /**
-   * Outcomes for the carrier's next write, up to 1,000; none while a flush of the dispatcher's own is
-   * under way (it writes whatever waits when it ends). Report back with outcomesCarried.
+   * Outcomes for the carrier's next write, up to OUTCOMES_PER_WRITE; none while a flush of the
+   * dispatcher's own is under way (it writes whatever waits when it ends). Report back with
+   * outcomesCarried.
    */
   takeOutcomes(): readonly DispatchUpdate[] {
     if (this.flushing || this.carried.length > 0 || this.pendingUpdates.length === 0) return [];
-    this.carried = this.pendingUpdates.splice(0, 1000);
+    this.carried = this.pendingUpdates.splice(0, OUTCOMES_PER_WRITE);
     return this.carried;
   }
 
@@ -805,7 +809,7 @@ export class Dispatcher {
 
   private async writeOutcomes(): Promise<void> {
     while (this.pendingUpdates.length > 0) {
-      const batch = this.pendingUpdates.splice(0, 1000);
+      const batch = this.pendingUpdates.splice(0, OUTCOMES_PER_WRITE);
       this.writingBatch = batch;
       try {
         await completeDispatches(this.deps.db, batch);

@@ -198,7 +198,7 @@ export class Ingestor {
     const claimToken = randomUUID();
     // Outcomes of earlier engine calls ride on the first write (it commits them stale or not).
     const outcomes = dispatcher.takeOutcomes();
-    let outcomesSent = false;
+    let riding = outcomes;
     const claimed: ClaimedDispatch[] = [];
     const results: { p: Pending; outcome?: IngestOutcome; error?: unknown }[] = [];
     // The inbox write is a single statement; an explicit transaction is only needed when an ingress
@@ -272,8 +272,8 @@ export class Ingestor {
           });
           return { r, claims, ids };
         });
-        const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt, outcomesSent ? [] : outcomes);
-        outcomesSent = true;
+        const inserted = await writeInbox(q, eventRows, dispatchRows, routedAt, riding);
+        riding = [];
         // Routed (or refused) by cached triggers whose version has moved on: nothing was written.
         if (inserted === 'stale') return 'stale';
         const duplicates = plans.filter((x) => !inserted.has(x.r.eventId));
