@@ -155,15 +155,18 @@ export async function claimDue(
 }
 
 // Planned per call like the routing reads: the trigger lookup's plan depends on trigger_index's size.
+// The status is tested in the select list, not in WHERE: there it lets the planner AND the primary key
+// with the partial index of in-flight rows, which holds an entry for every row ever claimed until vacuum
+// (90,000 at 100k schedules after a minute: 17 ms for 5 rows instead of a few key lookups).
 const STMT_GATE = statement(
   'dispatch_gate',
-  `SELECT d.id::text AS id,
+  `SELECT d.id::text AS id, d.status = 'in_flight' AS held,
        d.last_error_code IS NOT NULL OR d.last_http_status IS NOT NULL OR EXISTS (
          SELECT 1 FROM trigger_index t
          WHERE t.workflow_id = d.workflow_id AND t.trigger_node_id = d.trigger_node_id
            AND t.trigger_subtype = d.kind AND t.enabled AND t.deployment_status = 'active') AS live
      FROM dispatches d
-     WHERE d.id = ANY($1::uuid[]) AND d.status = 'in_flight' AND d.claim_token = ANY($2::uuid[])`,
+     WHERE d.id = ANY($1::uuid[]) AND d.claim_token = ANY($2::uuid[])`,
   { prepare: false },
 );
 
@@ -178,11 +181,11 @@ export async function gateScheduled(
   rows: readonly { id: string; claimToken: string }[],
 ): Promise<Map<string, boolean>> {
   if (rows.length === 0) return new Map();
-  const r = await q.query<{ id: string; live: boolean }>(STMT_GATE, [
+  const r = await q.query<{ id: string; held: boolean; live: boolean }>(STMT_GATE, [
     rows.map((x) => x.id),
     [...new Set(rows.map((x) => x.claimToken))],
   ]);
-  return new Map(r.rows.map((x) => [x.id, x.live]));
+  return new Map(r.rows.filter((x) => x.held).map((x) => [x.id, x.live]));
 }
 
 export interface DispatchUpdate {

@@ -1,5 +1,5 @@
 import { Histogram } from 'prom-client';
-import { Alarm } from '../../clock.js';
+import { Alarm, coalescedWake } from '../../clock.js';
 import type { Services } from '../../services.js';
 import type { KindRuntime } from '../types.js';
 import { planCatchup } from './catchup.js';
@@ -11,6 +11,8 @@ import { takeOverExpiredClaims } from './takeover.js';
 
 /** Due ticks handled per turn of the event loop; the rest follow on the next turn. */
 const MAX_BATCH = 2_000;
+/** Longest that taking a tick is held back to share a batch with later ones (arm). */
+const TAKE_WINDOW_MS = 100;
 /** setTimeout's ceiling. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Workflows reloaded one by one by a reconciliation; more changes reload everything. */
@@ -132,10 +134,21 @@ export class CronRuntime implements KindRuntime {
     return Math.max(100, Math.min(c.reconcileIntervalMs, Math.floor(c.claimLeaseMs / 3)));
   }
 
-  /** One timer: for the earliest of the heap's minimum and the next housekeeping. */
+  /**
+   * One timer: for the earliest of the heap's minimum and the next housekeeping. Ticks are taken between
+   * a tenth of the lookahead (at most TAKE_WINDOW_MS) and the whole lookahead before their instant, so
+   * that a busy second's ticks are claimed and stored in a few batches instead of a few ticks per timer
+   * wake-up and statement (bench/cron at 100k: about 5 ticks per claim without the window).
+   */
   private arm(): void {
     if (!this.running) return;
-    const at = Math.min(this.state.heap.peekKey() - this.s.config.cron.lookaheadMs, this.nextHousekeeping);
+    const { lookaheadMs } = this.s.config.cron;
+    const take = coalescedWake(
+      this.state.heap.peekKey() - lookaheadMs,
+      this.stats.lastTickAt,
+      Math.min(TAKE_WINDOW_MS, Math.floor(lookaheadMs / 10)),
+    );
+    const at = Math.min(take, this.nextHousekeeping);
     this.alarm.within(Math.max(0, Math.min(at - this.s.clock.now(), MAX_TIMER_MS)));
   }
 
