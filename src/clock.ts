@@ -30,10 +30,6 @@ export const systemClock: Clock = {
 };
 
 /**
- * One clock timer and when it goes off: a loop's next wake-up, set after each pass and brought forward
- * (never pushed back) when sooner work turns up.
- */
-/**
  * When to wake for work whose ideal start is `ideal`, given the last wake-up at `last`: no earlier than
  * `ideal`, and held back by at most `window` so that the work falling due within `window` of the last
  * wake-up is taken in one batch, not a wake-up (and a statement) for each item. Work already later than
@@ -43,6 +39,10 @@ export function coalescedWake(ideal: number, last: number, window: number): numb
   return Math.max(ideal, Math.min(ideal + window, last + window));
 }
 
+/**
+ * One clock timer and when it goes off: a loop's next wake-up, set after each pass and brought forward
+ * (never pushed back) when sooner work turns up.
+ */
 export class Alarm {
   private handle: TimerHandle | null = null;
   private dueAt = Number.POSITIVE_INFINITY;

@@ -147,9 +147,10 @@ export class Dispatcher {
   private flushScheduled = false;
   private lastOwnFlush = Number.NEGATIVE_INFINITY;
   /**
-   * The ingestor, whose next inbox write takes the outcomes waiting while it is busy: one statement and
-   * one commit for both instead of one each (at 1,000 webhooks/s there were as many outcome flushes as
-   * ingest commits). `carried` are the outcomes riding on the write under way.
+   * The ingestor, whose next inbox write takes the outcomes waiting while it is `busy` (a batch large
+   * enough to carry them waits for it): one statement and one commit for both instead of one each (at
+   * 1,000 webhooks/s there were as many outcome flushes as ingest commits). `carried` are the outcomes
+   * riding on the write under way.
    */
   private carrier: { busy(): boolean } | null = null;
   private carried: readonly DispatchUpdate[] = [];
