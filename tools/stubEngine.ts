@@ -44,6 +44,12 @@ export interface StubBehaviour {
   resume: 'supported' | 'unsupported';
   /** Retry-After header on 429/503 answers, seconds. */
   retryAfterS: number | undefined;
+  /**
+   * Keep every call with its body, and each execution's trigger data (tests read them). Off for
+   * benchmarks (`--record keys`): there the retained bodies, over 100k of them, grew the stand-in's heap
+   * until its garbage collector took the cores from the service measured beside it.
+   */
+  recordCalls: boolean;
 }
 
 export class StubEngine {
@@ -51,6 +57,7 @@ export class StubEngine {
   readonly executions = new Map<string, StubExecution>();
   private readonly byKey = new Map<string, string>();
   readonly keyCounts = new Map<string, number>();
+  private executeCount = 0;
   behaviour: StubBehaviour;
   private server: Server | undefined;
   private readonly hanging = new Set<ServerResponse>();
@@ -66,6 +73,7 @@ export class StubEngine {
       gate: null,
       resume: 'unsupported',
       retryAfterS: undefined,
+      recordCalls: true,
       ...behaviour,
     };
   }
@@ -153,7 +161,8 @@ export class StubEngine {
     const key = req.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(key) ? key[0] : key;
     const path = url.pathname;
-    if (!path.startsWith('/_stub')) {
+    if (!path.startsWith('/_stub') && req.method === 'POST' && path.endsWith('/execute')) this.executeCount++;
+    if (!path.startsWith('/_stub') && this.behaviour.recordCalls) {
       this.calls.push({ at: Date.now(), method: req.method ?? '', path, idempotencyKey, body });
     }
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
@@ -186,7 +195,7 @@ export class StubEngine {
         (() => {
           const e = this.addExecution(workflowId, 'RUNNING');
           const x = body as { trigger_data?: unknown; start_from_node?: string } | undefined;
-          e.triggerData = x?.trigger_data;
+          e.triggerData = this.behaviour.recordCalls ? x?.trigger_data : undefined;
           e.startFromNode = x?.start_from_node;
           if (idempotencyKey) this.byKey.set(idempotencyKey, e.id);
           return e;
@@ -272,7 +281,7 @@ export class StubEngine {
     if (req.method === 'GET' && path === '/_stub/calls') return send(200, { calls: this.calls.slice(-500) });
     if (req.method === 'GET' && path === '/_stub/stats') {
       return send(200, {
-        execute_calls: this.executeCalls().length,
+        execute_calls: this.executeCount,
         distinct_keys: this.keyCounts.size,
         duplicate_keys: this.duplicateKeys().length,
         executions: this.executions.size,
@@ -294,16 +303,20 @@ export class StubEngine {
   }
 }
 
-// `npm run stub-engine -- --port 8002 [--resume supported]`
+// `npm run stub-engine -- --port 8002 [--resume supported] [--record keys]` (keys: only Idempotency-Key counts)
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('stubEngine.ts')) {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8002' },
       host: { type: 'string', default: '127.0.0.1' },
       resume: { type: 'string', default: 'unsupported' },
+      record: { type: 'string', default: 'all' },
     },
   });
-  const engine = new StubEngine({ resume: values.resume === 'supported' ? 'supported' : 'unsupported' });
+  const engine = new StubEngine({
+    resume: values.resume === 'supported' ? 'supported' : 'unsupported',
+    recordCalls: values.record !== 'keys',
+  });
   const url = await engine.start(Number(values.port), values.host);
   process.stdout.write(
     `stub engine listening on ${url} (calls: ${url}/_stub/calls, stats: ${url}/_stub/stats)\n`,

@@ -239,7 +239,8 @@ const summary = (r: Result) => ({
  */
 async function startEngine() {
   const p = await start(
-    ['--import', 'tsx', 'tools/stubEngine.ts', '--port', '0'],
+    // Only key counts are kept: every body retained made the stand-in's GC compete for the cores.
+    ['--import', 'tsx', 'tools/stubEngine.ts', '--port', '0', '--record', 'keys'],
     {},
     /listening on (http:\/\/\S+)/,
   );
