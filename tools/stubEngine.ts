@@ -161,7 +161,6 @@ export class StubEngine {
     const key = req.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(key) ? key[0] : key;
     const path = url.pathname;
-    if (!path.startsWith('/_stub') && req.method === 'POST' && path.endsWith('/execute')) this.executeCount++;
     if (!path.startsWith('/_stub') && this.behaviour.recordCalls) {
       this.calls.push({ at: Date.now(), method: req.method ?? '', path, idempotencyKey, body });
     }
@@ -172,6 +171,7 @@ export class StubEngine {
     const on = (method: string, re: RegExp) => (req.method === method ? re.exec(path) : null);
     let m = on('POST', /^\/v2\/workflows\/([^/]+)\/execute$/);
     if (m) {
+      this.executeCount++;
       const b = this.behaviour;
       if (b.hang) {
         return this.leaveHanging(res);
