@@ -111,7 +111,11 @@ class PgliteDb implements Db {
   }
 
   private async run<R>(text: string | Statement, params: readonly unknown[]): Promise<QueryResult<R>> {
-    const r = await this.send({ op: 'query', text: typeof text === 'string' ? text : text.text, params });
+    const r = await this.send(
+      typeof text === 'string'
+        ? { op: 'query', text, params }
+        : { op: 'query', text: text.text, params, name: text.prepare ? text.name : undefined },
+    );
     return { rows: (r.rows ?? []) as R[], rowCount: r.rowCount ?? 0 };
   }
 
