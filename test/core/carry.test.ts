@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/db.js';
+import { OUTCOME_WINDOW_MS } from '../../src/pipeline/dispatcher.js';
 import { CARRY_MIN_BATCH } from '../../src/pipeline/ingestor.js';
 import { type Harness, startHarness } from '../helpers/harness.js';
 import { interceptQueries } from '../helpers/seams.js';
@@ -21,6 +22,9 @@ function observed(db: Db) {
     failed: 0,
     hold: null as Promise<void> | null,
     held: 0,
+    /** Added to each dispatch_complete (a database busy with other work), with when each began and ended. */
+    completeDelayMs: 0,
+    completeTimes: [] as [number, number][],
     db: undefined as unknown as Db,
   };
   o.db = interceptQueries(db, async (q, text, params) => {
@@ -34,7 +38,11 @@ function observed(db: Db) {
       o.failed++;
       throw new Error('injected write failure');
     }
+    const began = performance.now();
+    if (name === 'dispatch_complete' && o.completeDelayMs > 0)
+      await new Promise((r) => setTimeout(r, o.completeDelayMs));
     const r = await q.query(text, params);
+    if (name === 'dispatch_complete') o.completeTimes.push([began, performance.now()]);
     // The outcome ids are the statement's last parameter (completionParams).
     o.rows[name as OutcomeWrite].push(...((params ?? []).at(-1) as string[]));
     return r;
@@ -129,6 +137,30 @@ describe('outcomes carried by the inbox write', () => {
       await h.until(async () => (await statusOf(r.json().event_id)) === 'succeeded');
     const rows = await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM dispatches`);
     expect(h.engine.executeCalls()).toHaveLength(rows.rows[0]!.n);
+    expect(h.engine.duplicateKeys()).toEqual([]);
+  }, 30_000);
+
+  it('starts its own outcome writes a window after the previous one ended, while answers keep coming', async () => {
+    obs.completeDelayMs = 30;
+    obs.completeTimes = [];
+    const ids: string[] = [];
+    const until = performance.now() + 500;
+    // One event at a time: every commit takes one, too few to carry outcomes.
+    while (performance.now() < until) {
+      const r = await post('paced');
+      expect(r.statusCode).toBe(202);
+      ids.push(r.json().event_id);
+      await new Promise((r) => setTimeout(r, 3));
+    }
+    for (const id of ids) await h.until(async () => (await statusOf(id)) === 'succeeded');
+    obs.completeDelayMs = 0;
+    const t = obs.completeTimes;
+    expect(t.length).toBeGreaterThan(2);
+    // Each write took 30 ms, in which answers arrived: the next began a window later, not at once (less
+    // the few milliseconds by which a timer of the event loop, whose time is cached, may go off early).
+    const gaps = t.slice(1).map(([began], i) => began - t[i]![1]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(OUTCOME_WINDOW_MS - 3);
+    expect(t.length).toBeLessThan(ids.length / 3);
     expect(h.engine.duplicateKeys()).toEqual([]);
   }, 30_000);
 });
