@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { type Queryable, ts } from '../db/db.js';
 import { type ClaimedDispatch, claimedAtInsert, type NewDispatchRow } from '../db/dispatches.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
+import { uuidv7 } from '../ids.js';
 import { type Match, matches } from './match.js';
 import { claimWait, DERIVED_KEY_PREFIX, rememberedAnswers, takeAnswer } from './offers.sql.js';
 
@@ -49,8 +49,8 @@ export async function resumeFromLookback(
   );
   if (!a) return undefined;
   const now = ts(r.now);
-  const eventId = randomUUID();
-  const dispatchId = randomUUID();
+  const eventId = uuidv7(r.now);
+  const dispatchId = uuidv7(r.now);
   const row: NewDispatchRow = {
     id: dispatchId,
     eventId,

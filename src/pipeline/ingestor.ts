@@ -6,6 +6,7 @@ import { findEventIdsByKeys, type NewEventRow } from '../db/events.sql.js';
 import { writeInbox } from '../db/inbox.sql.js';
 import { findByIds } from '../db/triggers.sql.js';
 import { AppError, appError, SQLSTATE, sqlState } from '../errors.js';
+import { uuidv7 } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../triggers/registry.js';
@@ -261,7 +262,7 @@ export class Ingestor {
           const notBefore = later(r) ? ts(ev.dueAt!) : null;
           const isTimed = timed(r);
           const ids = r.matches.map((m) => {
-            const id = randomUUID();
+            const id = uuidv7(now);
             const claim = isTimed ? tickBudget-- > 0 : claimBudget-- > 0;
             const t = m.trigger;
             const row: NewDispatchRow = {
@@ -449,7 +450,7 @@ export class Ingestor {
           }
         }
       }
-      routed.push({ p, eventId: randomUUID(), routing, matches });
+      routed.push({ p, eventId: uuidv7(ev.receivedAt), routing, matches });
     }
     return { routed, routedAt: byKey.version };
   }
