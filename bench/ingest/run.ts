@@ -97,20 +97,28 @@ async function stop(p: Proc): Promise<void> {
   await done;
 }
 
-/** User + system CPU seconds from a /proc/<pid>/stat line (fields after the command name). */
-function statCpuSeconds(stat: string): number {
+/**
+ * User + system CPU seconds from a /proc/<pid>/stat line (fields after the command name); with
+ * `reaped`, also those of its children that ended and were waited for.
+ */
+function statCpuSeconds(stat: string, reaped = false): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  const own = Number(f[11]) + Number(f[12]);
+  return (reaped ? own + Number(f[13]) + Number(f[14]) : own) / 100;
 }
 
-/** CPU seconds of every PostgreSQL process on this host (backends, WAL writer, checkpointer…). */
+/**
+ * CPU seconds of every PostgreSQL process on this host (backends, WAL writer, checkpointer…), with
+ * those of backends that have ended since (the postmaster's reaped children): the service's pool
+ * closes idle connections, and a reading without them went down, even below zero.
+ */
 function postgresCpuSeconds(): number {
   let total = 0;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (stat.includes('(postgres)')) total += statCpuSeconds(stat);
+      if (stat.includes('(postgres)')) total += statCpuSeconds(stat, true);
     } catch {
       // The process ended between the listing and the read.
     }
