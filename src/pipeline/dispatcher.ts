@@ -775,16 +775,21 @@ export class Dispatcher {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
+    // Real time, not the injected clock: this paces statements, it is no part of any schedule.
+    const untilDue = () => {
+      const now = performance.now();
+      return coalescedWake(now, this.lastOwnFlush, OUTCOME_WINDOW_MS) - now;
+    };
     const run = () => {
       this.flushScheduled = false;
       // The ingestor takes them with its next write, or calls again once it has none to make; a write
       // under way schedules the next when it ends.
       if (this.carrier?.busy() || this.flushing) return;
+      // Armed while a write was under way, by the end of the one before: the window runs from this one's.
+      if (untilDue() > 0) return this.scheduleFlush();
       void this.write(false);
     };
-    // Real time, not the injected clock: this paces statements, it is no part of any schedule.
-    const now = performance.now();
-    const wait = coalescedWake(now, this.lastOwnFlush, OUTCOME_WINDOW_MS) - now;
+    const wait = untilDue();
     if (wait > 0) setTimeout(run, wait);
     else setImmediate(run);
   }
