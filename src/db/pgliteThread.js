@@ -54,6 +54,11 @@ async function extended(pg, text, params, name) {
     if (name !== undefined) prepared.add(name);
     return parse.parseResults(messages, pg.parsers)[0] ?? { rows: [], affectedRows: 0 };
   } catch (err) {
+    if (name !== undefined && !parsing && /** @type {{ code?: string }} */ (err).code === '26000') {
+      // Deallocated behind our back (DEALLOCATE ALL, DISCARD ALL): parse it again.
+      prepared.delete(name);
+      return extended(pg, text, params, name);
+    }
     // Parsed, then failed to bind or run: drop it so the next call parses it again.
     if (name !== undefined && parsing)
       await pg.execProtocol(concat([serialize.close({ type: 'S', name }), serialize.sync()]), {

@@ -36,6 +36,10 @@ describe('PGlite adapter: prepared statements and parameters', () => {
     const unnamed = statement('probe_unnamed', 'SELECT count(*)::int AS n FROM probe', { prepare: false });
     expect((await db.query<{ n: number }>(unnamed)).rows).toEqual([{ n: 3 }]);
     expect(await preparedNames()).toEqual(['probe_insert']);
+    // Deallocated by someone else: parsed again on its next call.
+    await db.exec('DEALLOCATE ALL');
+    expect((await db.query<{ x: number }>(insert, [4])).rows).toEqual([{ x: 4 }]);
+    expect(await preparedNames()).toEqual(['probe_insert']);
   });
 
   it('parses again a statement whose first call failed after parsing, and keeps one that failed later', async () => {
