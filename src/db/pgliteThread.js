@@ -50,7 +50,7 @@ async function extended(pg, text, params, name) {
     serialize.sync(),
   ];
   try {
-    const { messages } = await pg.execProtocol(concat(parts));
+    const { messages } = await pg.execProtocol(Buffer.concat(parts));
     if (name !== undefined) prepared.add(name);
     return parse.parseResults(messages, pg.parsers)[0] ?? { rows: [], affectedRows: 0 };
   } catch (err) {
@@ -61,22 +61,11 @@ async function extended(pg, text, params, name) {
     }
     // Parsed, then failed to bind or run: drop it so the next call parses it again.
     if (name !== undefined && parsing)
-      await pg.execProtocol(concat([serialize.close({ type: 'S', name }), serialize.sync()]), {
+      await pg.execProtocol(Buffer.concat([serialize.close({ type: 'S', name }), serialize.sync()]), {
         throwOnError: false,
       });
     throw err;
   }
-}
-
-/** @param {Uint8Array[]} parts */
-function concat(parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 try {

@@ -785,7 +785,7 @@ export class Dispatcher {
       this.flushScheduled = false;
       // The ingestor takes them with its next write, or calls again once it has none to make; a write
       // under way schedules the next when it ends.
-      if (this.carrier?.busy() || this.flushing) return;
+      if (this.carrier?.busy() || this.flushing || this.pendingUpdates.length === 0) return;
       // Armed while a write was under way, by the end of the one before: the window runs from this one's.
       if (untilDue() > 0) return this.scheduleFlush();
       void this.write(false);
@@ -849,13 +849,9 @@ export class Dispatcher {
     return run;
   }
 
+  /** Called with outcomes waiting: one statement, then more only for `all` or a backlog past one statement. */
   private async writeOutcomes(all: boolean): Promise<void> {
-    let first = true;
-    while (
-      this.pendingUpdates.length > 0 &&
-      (all || first || this.pendingUpdates.length >= OUTCOMES_PER_WRITE)
-    ) {
-      first = false;
+    do {
       const batch = this.pendingUpdates.splice(0, OUTCOMES_PER_WRITE);
       this.writingBatch = batch;
       try {
@@ -872,7 +868,7 @@ export class Dispatcher {
           return;
         }
       }
-    }
+    } while (this.pendingUpdates.length > 0 && (all || this.pendingUpdates.length >= OUTCOMES_PER_WRITE));
   }
 }
 
