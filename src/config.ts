@@ -73,6 +73,7 @@ const schema = {
   WEBHOOK_BODY_LIMIT_BYTES: int(1_024, 100 * 1024 * 1024).default(1_048_576),
   INGEST_MAX_BATCH: int(1, 10_000).default(500),
   SHUTDOWN_TIMEOUT_MS: int(0, 600_000).default(15_000),
+  EVENT_RETENTION_DAYS: int(1, 3_650).default(30),
   // --- GITHUB (src/triggers/github) ---
   GITHUB_WEBHOOK_SECRET: optionalString,
   GITHUB_APP_ID: optionalString.pipe(z.string().regex(/^\d+$/, 'must be the numeric App id').optional()),
@@ -171,6 +172,8 @@ const configSchema = z
       webhookBodyLimit: c.WEBHOOK_BODY_LIMIT_BYTES,
       ingestMaxBatch: c.INGEST_MAX_BATCH,
       shutdownTimeoutMs: c.SHUTDOWN_TIMEOUT_MS,
+      // Events (and their dispatches, once finished) are deleted this long after their last activity.
+      eventRetentionDays: c.EVENT_RETENTION_DAYS,
       github: {
         webhookSecret: c.GITHUB_WEBHOOK_SECRET,
         appId: c.GITHUB_APP_ID,

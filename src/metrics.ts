@@ -54,6 +54,11 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [this.registry],
   });
+  readonly eventsPurged = new Counter({
+    name: 'scheduler_events_purged_total',
+    help: 'Events deleted with their dispatches after EVENT_RETENTION_DAYS',
+    registers: [this.registry],
+  });
   readonly dispatchBacklog = new Gauge({
     name: 'scheduler_dispatch_local_queue',
     help: 'Dispatches claimed by this process and not yet finished',

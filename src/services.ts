@@ -13,6 +13,7 @@ import { createEngineClient, type EngineClient } from './engine/client.js';
 import { Hil } from './hil/hil.js';
 import { createLockManager, type LockManager } from './locks/locks.js';
 import { createLogger, type Logger } from './logger.js';
+import { Maintenance } from './maintenance.js';
 import { Metrics } from './metrics.js';
 import { Dispatcher } from './pipeline/dispatcher.js';
 import { Ingestor } from './pipeline/ingestor.js';
@@ -36,6 +37,7 @@ export interface Services {
   readonly deployer: Deployer;
   readonly runtimes: Runtimes;
   readonly hil: Hil;
+  readonly maintenance: Maintenance;
 }
 
 export interface ServiceOverrides {
@@ -116,6 +118,14 @@ export async function createServices(config: Config, o: ServiceOverrides = {}): 
     deployer,
     runtimes,
     hil,
+    maintenance: new Maintenance({
+      db,
+      clock,
+      logger,
+      registry,
+      metrics,
+      retentionDays: config.eventRetentionDays,
+    }),
   };
   return services;
 }
@@ -138,6 +148,7 @@ export async function startServices(s: Services): Promise<void> {
   s.hil.start();
   await s.runtimes.start(s);
   s.dispatcher.kick();
+  s.maintenance.start();
 }
 
 /**
@@ -145,6 +156,7 @@ export async function startServices(s: Services): Promise<void> {
  * claimed), then no new events, finish deliveries under way, close.
  */
 export async function stopServices(s: Services, opts: { closeDb?: boolean } = {}): Promise<void> {
+  await s.maintenance.stop();
   await s.runtimes.stop();
   await s.ingestor.stop();
   await s.hil.stop();

@@ -74,3 +74,23 @@ export function ms(value: unknown): number | null {
 export function ts(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
+
+/**
+ * Deletes up to `limit` rows of `table` whose `column` is before `before`, oldest first; returns how many.
+ * For retention of append-only records. SKIP LOCKED lets replicas purge side by side.
+ */
+export async function deleteOldest(
+  q: Queryable,
+  table: string,
+  column: string,
+  before: string,
+  limit: number,
+): Promise<number> {
+  const r = await q.query(
+    `DELETE FROM ${table} WHERE id IN (
+       SELECT id FROM ${table} WHERE ${column} < $1::timestamptz
+       ORDER BY ${column} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [before, limit],
+  );
+  return r.rowCount;
+}

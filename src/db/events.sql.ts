@@ -95,3 +95,29 @@ export async function listEvents(
 export async function mergeEventMeta(q: Queryable, id: string, meta: Record<string, unknown>): Promise<void> {
   await q.query('UPDATE events SET meta = meta || $2::jsonb WHERE id = $1', [id, json(meta)]);
 }
+
+/**
+ * Deletes up to `limit` events received before `before`, oldest first, with their dispatches (ON DELETE
+ * CASCADE), and returns how many. An event is kept while any of its dispatches is unfinished (pending,
+ * in flight) or was touched since `before` (a dead letter replayed lately): retention counts from the
+ * last activity. SKIP LOCKED lets replicas purge side by side without waiting for each other.
+ * OFFSET 0 keeps the dispatch check a lookup per event by the (event_id, …) index: as an anti-join the
+ * planner may scan the whole outbox for every batch. The ids go to the primary key as an array, for the
+ * same reason.
+ */
+export async function purgeEvents(q: Queryable, before: string, limit: number): Promise<number> {
+  const r = await q.query(
+    `DELETE FROM events WHERE id = ANY (ARRAY(
+       SELECT e.id FROM events e
+       WHERE e.received_at < $1::timestamptz
+         AND NOT EXISTS (
+           SELECT 1 FROM dispatches d WHERE d.event_id = e.id
+             AND (d.status IN ('pending', 'in_flight') OR d.updated_at >= $1::timestamptz)
+           OFFSET 0)
+       ORDER BY e.received_at
+       LIMIT $2
+       FOR UPDATE OF e SKIP LOCKED))`,
+    [before, limit],
+  );
+  return r.rowCount;
+}

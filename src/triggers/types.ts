@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodType } from 'zod';
+import type { Queryable } from '../db/db.js';
 import type { AppError, ErrorSpec } from '../errors.js';
 import type { Services } from '../services.js';
 
@@ -100,6 +101,11 @@ export interface TriggerKind<C extends object = object> {
   /** The configuration as the API shows it: secrets removed. */
   publicConfig?(config: C): Record<string, unknown>;
   registerRoutes?(app: FastifyInstance, services: Services): void | Promise<void>;
+  /**
+   * Deletes up to `limit` of the kind's own records of deliveries (kept beside their events) older than
+   * `before`, the event retention's cut-off; returns how many. Called until it returns less than `limit`.
+   */
+  purge?(q: Queryable, before: string, limit: number): Promise<number>;
   createRuntime?(services: Services): KindRuntime;
   /**
    * Kind-specific parts of GET …/triggers/{node_id} (a schedule's next and last fires, counters). The

@@ -98,6 +98,7 @@ export function registerHealthRoutes(app: FastifyInstance, s: Services): void {
           triggers,
           dispatch,
           runtimes: s.runtimes.health(),
+          maintenance: s.maintenance.health(),
           auth: { mode: s.auth.mode },
         },
       };

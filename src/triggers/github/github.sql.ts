@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { json, type Queryable } from '../../db/db.js';
+import { deleteOldest, json, type Queryable } from '../../db/db.js';
 import { obj, str } from './event.js';
 
 type Obj = Record<string, unknown>;
@@ -34,6 +34,14 @@ export async function insertDelivery(q: Queryable, d: DeliveryRow): Promise<void
       d.now,
     ],
   );
+}
+
+/**
+ * Deletes up to `limit` delivery records created before `before` (the event retention), oldest first.
+ * A redelivery of a purged delivery is taken as new: GitHub redelivers on request only, within days.
+ */
+export function purgeDeliveries(q: Queryable, before: string, limit: number): Promise<number> {
+  return deleteOldest(q, 'github_webhook_events', 'created_at', before, limit);
 }
 
 export async function deliveryKnown(q: Queryable, deliveryId: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import { defineKind } from '../types.js';
 import { type GithubConfig, parseGithubConfig } from './config.js';
 import { GITHUB_ERRORS } from './errors.js';
 import { registerGithubExplain } from './explain.js';
+import { purgeDeliveries } from './github.sql.js';
 import { matchGithub } from './match.js';
 import { resolveInstallation } from './resolve.js';
 import { registerGithubWebhook } from './routes.js';
@@ -22,6 +23,7 @@ export const githubKind = defineKind<GithubConfig>({
   resolve: resolveInstallation,
   indexKey: (config) => config.repository.toLowerCase(),
   match: (config, event) => matchGithub(config, event),
+  purge: purgeDeliveries,
   async registerRoutes(app, s) {
     await registerGithubWebhook(app, s);
     registerGithubExplain(app, s);

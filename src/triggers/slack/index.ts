@@ -5,6 +5,7 @@ import { resolveSlackConfig } from './directory.js';
 import { SLACK_ERRORS } from './errors.js';
 import type { SlackEventData } from './ingress.js';
 import { matchSlack } from './match.js';
+import { purgeRateLimitNotices } from './notices.js';
 import { registerSlackRoutes } from './routes.js';
 
 /**
@@ -30,4 +31,5 @@ export const slackKind = defineKind<SlackConfig>({
   },
   match: (config, event) => matchSlack(config, event.payload as SlackEventData),
   registerRoutes: registerSlackRoutes,
+  purge: purgeRateLimitNotices,
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type Queryable, ts } from '../../db/db.js';
+import { deleteOldest, type Queryable, ts } from '../../db/db.js';
 
 export interface RateLimitNotice {
   apiAppId: string;
@@ -17,6 +17,11 @@ export async function recordRateLimitNotice(q: Queryable, n: RateLimitNotice): P
     [randomUUID(), n.apiAppId, n.teamId, n.minuteRateLimited, ts(n.receivedAt)],
   );
   return r.rowCount > 0;
+}
+
+/** Deletes up to `limit` notices received before `before` (the event retention), oldest first. */
+export function purgeRateLimitNotices(q: Queryable, before: string, limit: number): Promise<number> {
+  return deleteOldest(q, 'slack_rate_limit_notices', 'received_at', before, limit);
 }
 
 export async function listRateLimitNotices(
