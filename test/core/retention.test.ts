@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ts } from '../../src/db/db.js';
+import { databaseXidAge, FREEZE_MAX_AGE, vacuumDatabase } from '../../src/db/vacuum.js';
 import { Maintenance } from '../../src/maintenance.js';
 import { insertDelivery } from '../../src/triggers/github/github.sql.js';
 import { listRateLimitNotices, recordRateLimitNotice } from '../../src/triggers/slack/notices.js';
@@ -181,6 +182,11 @@ describe('event retention and embedded upkeep', () => {
       expect(await h.services.maintenance.upkeep()).toEqual([]);
       const health = (await h.inject({ method: 'GET', url: '/health/detailed' })).json();
       expect(health.components.maintenance.vacuumed.dispatches).toBeGreaterThanOrEqual(1);
+      // The wraparound guard's statement runs through PGlite's worker (no transaction block around it).
+      const age = await databaseXidAge(h.db);
+      expect(age).toBeGreaterThan(0);
+      expect(age).toBeLessThan(FREEZE_MAX_AGE);
+      await vacuumDatabase(h.db);
     } else {
       expect(done).toEqual([]);
       expect(h.services.maintenance.upkeepEnabled).toBe(false);
