@@ -3,3 +3,7 @@
 -- that is a scan of the whole delivery table per event. PostgreSQL 15 and PGlite.
 
 CREATE INDEX github_webhook_events_event_idx ON github_webhook_events (event_id);
+
+-- Closed human-in-the-loop waits are deleted after the same retention, oldest first.
+CREATE INDEX hil_waits_closed_idx ON hil_waits (updated_at)
+  WHERE status IN ('satisfied', 'expired', 'failed', 'cancelled');

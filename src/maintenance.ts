@@ -9,6 +9,7 @@ import {
   upkeepTable,
   vacuumDatabase,
 } from './db/vacuum.js';
+import { purgeClosedWaits } from './hil/waits.sql.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Registry } from './triggers/registry.js';
@@ -23,7 +24,10 @@ export const PURGE_BATCH = 500;
 
 export interface PurgeResult {
   events: number;
-  /** Records of trigger kinds kept beside their events (GitHub deliveries…), by kind. */
+  /**
+   * Other records deleted after the same retention: by kind for a kind's own (GitHub deliveries, Slack
+   * notices), and `hil_waits` for closed human-in-the-loop waits.
+   */
   records: Record<string, number>;
 }
 
@@ -97,11 +101,14 @@ export class Maintenance {
     };
     const events = await drain(() => purgeEvents(db, before, batch));
     const records: Record<string, number> = {};
-    for (const kind of registry.all()) {
-      const purge = kind.purge;
-      if (!purge) continue;
+    type Purge = (q: Db, before: string, limit: number) => Promise<number>;
+    const purgers: (readonly [string, Purge])[] = [
+      ...registry.all().flatMap((kind) => (kind.purge ? [[kind.id, kind.purge] as const] : [])),
+      ['hil_waits', purgeClosedWaits],
+    ];
+    for (const [name, purge] of purgers) {
       const n = await drain(() => purge(db, before, batch));
-      if (n) records[kind.id] = n;
+      if (n) records[name] = n;
     }
     if (events) metrics.eventsPurged.inc(events);
     if (events || Object.keys(records).length)

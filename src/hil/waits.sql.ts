@@ -192,6 +192,22 @@ export async function cancelWait(q: Queryable, id: string, now: string): Promise
   return r.rowCount > 0;
 }
 
+/**
+ * Deletes up to `limit` closed waits (satisfied, expired, failed, cancelled) last changed before `before`,
+ * the event retention's cut-off, oldest first; returns how many. Open and resuming waits are never
+ * deleted, however old.
+ */
+export async function purgeClosedWaits(q: Queryable, before: string, limit: number): Promise<number> {
+  const r = await q.query(
+    `DELETE FROM hil_waits WHERE id IN (
+       SELECT id FROM hil_waits
+       WHERE status IN ('satisfied', 'expired', 'failed', 'cancelled') AND updated_at < $1::timestamptz
+       ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [before, limit],
+  );
+  return r.rowCount;
+}
+
 // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
 // `pending` (read from the snapshot before this sweep) says whether another sweep may have work. The
 // lookback DELETE runs though nothing reads it: PostgreSQL completes every data-modifying CTE. Planned

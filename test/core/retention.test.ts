@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ts } from '../../src/db/db.js';
 import { databaseXidAge, FREEZE_MAX_AGE, vacuumDatabase } from '../../src/db/vacuum.js';
+import { cancelWait, getWait, insertWait } from '../../src/hil/waits.sql.js';
 import { Maintenance } from '../../src/maintenance.js';
 import { insertDelivery } from '../../src/triggers/github/github.sql.js';
 import { listRateLimitNotices, recordRateLimitNotice } from '../../src/triggers/slack/notices.js';
@@ -143,10 +144,29 @@ describe('event retention and embedded upkeep', () => {
         minuteRateLimited: minute,
         receivedAt,
       });
+    // Human-in-the-loop waits asked 45 days ago: one closed (cancelled) then, one still open.
+    const asked = Date.now() - 45 * DAY;
+    const waits = [randomUUID(), randomUUID()] as const;
+    for (const id of waits)
+      await insertWait(h.db, {
+        id,
+        executionId: `exec-${id}`,
+        interactionId: 'approve',
+        workflowId: 'wf-ret',
+        userId: 'user-1',
+        kind: 'WEBHOOK',
+        match: {},
+        expiresAt: ts(Date.now() + DAY),
+        askedAt: ts(asked),
+        now: ts(asked),
+      });
+    expect(await cancelWait(h.db, waits[0], ts(asked + 1_000))).toBe(true);
     // Two rows a statement: the loop must go on past the first full batch.
     const m = new Maintenance({ ...s, retentionDays: 30, purgeBatch: 2 });
     const r = await m.purge();
-    expect(r).toEqual({ events: 5, records: { GITHUB: 1, SLACK: 1 } });
+    expect(r).toEqual({ events: 5, records: { GITHUB: 1, SLACK: 1, hil_waits: 1 } });
+    expect(await getWait(h.db, waits[0])).toBeUndefined();
+    expect((await getWait(h.db, waits[1]))?.status).toBe('open');
     expect((await listRateLimitNotices(h.db)).map((n) => n.minute_rate_limited)).toEqual([2]);
     const left = await h.db.query<{ delivery_id: string; event_id: string | null }>(
       'SELECT delivery_id, event_id FROM github_webhook_events',
