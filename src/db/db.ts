@@ -76,8 +76,9 @@ export function ts(epochMs: number): string {
 }
 
 /**
- * Deletes up to `limit` rows of `table` whose `column` is before `before`, oldest first; returns how many.
- * For retention of append-only records. SKIP LOCKED lets replicas purge side by side.
+ * Deletes up to `limit` rows of `table` whose `column` is before `before` (and that meet `filter`, SQL
+ * on the table's own columns), oldest first; returns how many. For retention of records that only age.
+ * SKIP LOCKED lets replicas purge side by side.
  */
 export async function deleteOldest(
   q: Queryable,
@@ -85,10 +86,11 @@ export async function deleteOldest(
   column: string,
   before: string,
   limit: number,
+  filter = 'true',
 ): Promise<number> {
   const r = await q.query(
     `DELETE FROM ${table} WHERE id IN (
-       SELECT id FROM ${table} WHERE ${column} < $1::timestamptz
+       SELECT id FROM ${table} WHERE ${column} < $1::timestamptz AND (${filter})
        ORDER BY ${column} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     [before, limit],
   );

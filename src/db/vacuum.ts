@@ -67,18 +67,12 @@ export async function databaseXidAge(q: Queryable): Promise<number> {
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
- * VACUUM and ANALYZE as separate statements, so that statements queued in PGlite's worker run between them.
- * ANALYZE samples 300 rows per point of statistics target, reading each row's block: at PostgreSQL's
- * default of 100, 30,000 blocks of the inbox, about 0.3 s in PGlite (65k events); at 10, 3,000 blocks,
- * about 0.1 s, and estimates good enough for the lookups and ranges this service runs. It is set for
- * PGlite's one session, where it changes nothing but ANALYZE.
+ * VACUUM and ANALYZE as separate statements, so that statements queued in PGlite's worker run between
+ * them. ANALYZE runs at the statistics target the worker set for its session (src/db/pgliteThread.js).
  */
 export async function upkeepTable(q: Queryable, t: TableUpkeep): Promise<void> {
   if (t.vacuum) await q.query(`VACUUM ${ident(t.table)}`);
-  if (t.analyze) {
-    await q.query('SET default_statistics_target = 10');
-    await q.query(`ANALYZE ${ident(t.table)}`);
-  }
+  if (t.analyze) await q.query(`ANALYZE ${ident(t.table)}`);
 }
 
 /**

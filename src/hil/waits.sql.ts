@@ -1,4 +1,4 @@
-import { iso, json, type Queryable, statement } from '../db/db.js';
+import { deleteOldest, iso, json, type Queryable, statement } from '../db/db.js';
 import type { Match } from './match.js';
 
 export const WAIT_STATUSES = ['open', 'resuming', 'satisfied', 'expired', 'failed', 'cancelled'] as const;
@@ -197,15 +197,15 @@ export async function cancelWait(q: Queryable, id: string, now: string): Promise
  * the event retention's cut-off, oldest first; returns how many. Open and resuming waits are never
  * deleted, however old.
  */
-export async function purgeClosedWaits(q: Queryable, before: string, limit: number): Promise<number> {
-  const r = await q.query(
-    `DELETE FROM hil_waits WHERE id IN (
-       SELECT id FROM hil_waits
-       WHERE status IN ('satisfied', 'expired', 'failed', 'cancelled') AND updated_at < $1::timestamptz
-       ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    [before, limit],
+export function purgeClosedWaits(q: Queryable, before: string, limit: number): Promise<number> {
+  return deleteOldest(
+    q,
+    'hil_waits',
+    'updated_at',
+    before,
+    limit,
+    "status IN ('satisfied', 'expired', 'failed', 'cancelled')",
   );
-  return r.rowCount;
 }
 
 // One statement, so an idle sweep is one round trip. The CTEs touch disjoint rows (open vs resuming).
