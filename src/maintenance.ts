@@ -1,4 +1,5 @@
 import { Alarm, type Clock } from './clock.js';
+import { CHECKPOINT_WAL_BYTES, checkpoint, walSinceCheckpoint } from './db/checkpoint.js';
 import { type Db, ts } from './db/db.js';
 import { purgeEvents } from './db/events.sql.js';
 import {
@@ -14,7 +15,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Registry } from './triggers/registry.js';
 
-/** How often old events are purged, and how often PGlite's tables are checked for VACUUM / ANALYZE. */
+/** How often old events are purged, and how often PGlite's tables and WAL are checked (upkeep). */
 const PURGE_INTERVAL_MS = 3_600_000;
 const UPKEEP_INTERVAL_MS = 60_000;
 /** The first pass waits this long after start, so that restoring and catching up come first. */
@@ -34,7 +35,8 @@ export interface PurgeResult {
 /**
  * Housekeeping of the inbox and outbox, one timer per process: events older than EVENT_RETENTION_DAYS
  * are deleted with their dispatches (never while a dispatch is unfinished), and on PGlite, which has no
- * autovacuum, tables are vacuumed and analysed as autovacuum would (src/db/vacuum.ts). Replicas on one
+ * background processes, tables are vacuumed and analysed as autovacuum would (src/db/vacuum.ts) and
+ * checkpoints taken as the checkpointer would (src/db/checkpoint.ts). Replicas on one
  * PostgreSQL may purge side by side: each batch skips rows another has locked.
  */
 export class Maintenance {
@@ -49,6 +51,8 @@ export class Maintenance {
   /** VACUUMs and ANALYZEs run by this process, by table. */
   private readonly vacuumed = new Map<string, number>();
   private readonly analysed = new Map<string, number>();
+  private checkpoints = 0;
+  private lastCheckpointAt: string | null = null;
 
   constructor(
     private readonly deps: {
@@ -60,6 +64,8 @@ export class Maintenance {
       retentionDays: number;
       /** Rows per purge statement (PURGE_BATCH). */
       purgeBatch?: number;
+      /** WAL since the last checkpoint that makes PGlite's next one due (CHECKPOINT_WAL_BYTES). */
+      checkpointWalBytes?: number;
     },
   ) {
     this.alarm = new Alarm(deps.clock, () => void this.tick());
@@ -144,6 +150,23 @@ export class Maintenance {
     return done;
   }
 
+  /**
+   * On PGlite: a CHECKPOINT once enough WAL has been written since the last (src/db/checkpoint.ts).
+   * Returns whether one was taken. Elsewhere a no-op: PostgreSQL's checkpointer does it.
+   */
+  async checkpointIfDue(): Promise<boolean> {
+    if (!this.upkeepEnabled || this.stopping) return false;
+    const { db, clock, logger } = this.deps;
+    const wal = await walSinceCheckpoint(db);
+    if (wal < (this.deps.checkpointWalBytes ?? CHECKPOINT_WAL_BYTES)) return false;
+    const started = clock.now();
+    await checkpoint(db);
+    this.checkpoints++;
+    this.lastCheckpointAt = ts(clock.now());
+    logger.debug({ wal_bytes: wal, ms: clock.now() - started }, 'embedded checkpoint');
+    return true;
+  }
+
   private async tick(): Promise<void> {
     const run = async () => {
       if (this.deps.clock.now() >= this.nextPurgeAt) {
@@ -151,6 +174,10 @@ export class Maintenance {
         await this.purge();
       }
       await this.upkeep();
+      // Right after the vacuums: pages written since a checkpoint need no full-page image in the WAL
+      // when the next VACUUM marks them all-visible (PGlite has data checksums on), so checkpoints
+      // between vacuums would multiply the WAL of the next one.
+      await this.checkpointIfDue();
     };
     this.pass = run().catch((err) => this.deps.logger.warn({ err }, 'maintenance pass failed; will retry'));
     await this.pass;
@@ -168,6 +195,8 @@ export class Maintenance {
             last_upkeep_at: this.lastUpkeepAt,
             vacuumed: Object.fromEntries(this.vacuumed),
             analysed: Object.fromEntries(this.analysed),
+            checkpoints: this.checkpoints,
+            last_checkpoint_at: this.lastCheckpointAt,
           }
         : {}),
     };

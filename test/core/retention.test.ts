@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { walSinceCheckpoint } from '../../src/db/checkpoint.js';
 import { ts } from '../../src/db/db.js';
 import { databaseXidAge, FREEZE_MAX_AGE, vacuumDatabase } from '../../src/db/vacuum.js';
 import { cancelWait, getWait, insertWait } from '../../src/hil/waits.sql.js';
@@ -51,6 +52,14 @@ describe('event retention and embedded upkeep', () => {
         [eventId, days],
       );
   };
+  /** Resolves once every dispatch has ended (its outcome written). */
+  const settled = () =>
+    h.until(async () => {
+      const r = await h.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM dispatches WHERE status = 'in_flight' OR status = 'pending'",
+      );
+      return r.rows[0]?.n === 0;
+    });
   const exists = async (eventId: string, dispatchId: string) => ({
     event: (await h.api('GET', `/api/v1/events/${eventId}`)).statusCode,
     dispatch: (await h.api('GET', `/api/v1/dispatches/${dispatchId}`)).statusCode,
@@ -183,12 +192,7 @@ describe('event retention and embedded upkeep', () => {
         h.inject({ method: 'POST', url: '/api/v1/public/webhook/ret', payload: { i } }),
       ),
     );
-    await h.until(async () => {
-      const r = await h.db.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM dispatches WHERE status = 'in_flight' OR status = 'pending'",
-      );
-      return r.rows[0]?.n === 0;
-    });
+    await settled();
     const done = await h.services.maintenance.upkeep();
     const stats = await h.db.query<{ vacuum_count: string; analyze_count: string }>(
       `SELECT vacuum_count, analyze_count FROM pg_stat_user_tables
@@ -210,6 +214,38 @@ describe('event retention and embedded upkeep', () => {
     } else {
       expect(done).toEqual([]);
       expect(h.services.maintenance.upkeepEnabled).toBe(false);
+    }
+  });
+
+  it('checkpoints PGlite once enough WAL is written, and leaves that to the checkpointer on PostgreSQL', async () => {
+    const threshold = 64 * 1024;
+    const m = new Maintenance({ ...h.services, retentionDays: 30, checkpointWalBytes: threshold });
+    // 40 events with their dispatches and deliveries: well over 64 KiB of WAL.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        h.inject({
+          method: 'POST',
+          url: '/api/v1/public/webhook/ret',
+          payload: { i, pad: 'x'.repeat(2_000) },
+        }),
+      ),
+    );
+    // Every delivery's outcome written, so no WAL comes after the checkpoint.
+    await settled();
+    if (h.db.dialect === 'pglite') {
+      expect(await walSinceCheckpoint(h.db)).toBeGreaterThan(threshold);
+      expect(await m.checkpointIfDue()).toBe(true);
+      const health = m.health();
+      expect(health).toMatchObject({ checkpoints: 1 });
+      expect(typeof health.last_checkpoint_at).toBe('string');
+      // The redo point moved up to the checkpoint: what a crash would replay now is only what came after.
+      expect(await walSinceCheckpoint(h.db)).toBeLessThan(threshold);
+      // Not due again without new WAL.
+      expect(await m.checkpointIfDue()).toBe(false);
+      expect(m.health()).toMatchObject({ checkpoints: 1 });
+    } else {
+      expect(await m.checkpointIfDue()).toBe(false);
+      expect(m.health().checkpoints).toBeUndefined();
     }
   });
 });
