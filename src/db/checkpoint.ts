@@ -3,10 +3,9 @@ import type { Queryable } from './db.js';
 /**
  * The checkpointer for PGlite, which has none. PostgreSQL's checkpointer starts a checkpoint once enough
  * WAL has been written (max_wal_size) or time has passed; PGlite is one backend outside a postmaster, and
- * such a backend never asks for one. Until the service stopped, its pg_wal grew with every write (about
- * 3 MB/s at 1,000 webhooks/s: 497 MB after 150 s, and on at any rate), and a restart after a crash
- * replayed all of it (3.3-4.5 s for those 497 MB). After a checkpoint, old segments are recycled for the
- * next ones instead.
+ * such a backend never asks for one. Until the service stopped, its pg_wal grew with every write, at any
+ * rate (about 3 MB/s at 1,000 webhooks/s: 497 MB after 150 s), and a restart after a crash replayed all
+ * of it (3.3-4.5 s for those 497 MB). After a checkpoint, old segments are recycled for the next ones.
  */
 
 /** WAL written since the last checkpoint's redo point that makes the next one due. */
