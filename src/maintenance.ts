@@ -46,7 +46,7 @@ export class Maintenance {
   private stopping = false;
   private pass: Promise<void> | null = null;
   private nextPurgeAt = 0;
-  private lastPurge: { at: string; events: number; records: Record<string, number> } | null = null;
+  private lastPurge: (PurgeResult & { at: string }) | null = null;
   private lastUpkeepAt: string | null = null;
   /** VACUUMs and ANALYZEs run by this process, by table. */
   private readonly vacuumed = new Map<string, number>();
@@ -71,7 +71,7 @@ export class Maintenance {
     this.alarm = new Alarm(deps.clock, () => void this.tick());
   }
 
-  /** Vacuuming is the service's job only where no autovacuum runs. */
+  /** Vacuums and checkpoints are the service's job only where no autovacuum or checkpointer runs. */
   get upkeepEnabled(): boolean {
     return this.deps.db.dialect === 'pglite';
   }

@@ -52,14 +52,20 @@ describe('event retention and embedded upkeep', () => {
         [eventId, days],
       );
   };
-  /** Resolves once every dispatch has ended (its outcome written). */
-  const settled = () =>
-    h.until(async () => {
+  /** `n` webhook events, each a delivery that updates its dispatch; resolves once every dispatch has ended. */
+  const fireMany = async (n: number, pad = '') => {
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        h.inject({ method: 'POST', url: '/api/v1/public/webhook/ret', payload: pad ? { i, pad } : { i } }),
+      ),
+    );
+    await h.until(async () => {
       const r = await h.db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM dispatches WHERE status = 'in_flight' OR status = 'pending'",
       );
       return r.rows[0]?.n === 0;
     });
+  };
   const exists = async (eventId: string, dispatchId: string) => ({
     event: (await h.api('GET', `/api/v1/events/${eventId}`)).statusCode,
     dispatch: (await h.api('GET', `/api/v1/dispatches/${dispatchId}`)).statusCode,
@@ -187,12 +193,7 @@ describe('event retention and embedded upkeep', () => {
 
   it('vacuums and analyses busy tables itself on PGlite, and leaves that to autovacuum on PostgreSQL', async () => {
     // Every delivery updates its dispatch once: over 50 dead row versions make dispatches due.
-    await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        h.inject({ method: 'POST', url: '/api/v1/public/webhook/ret', payload: { i } }),
-      ),
-    );
-    await settled();
+    await fireMany(60);
     const done = await h.services.maintenance.upkeep();
     const stats = await h.db.query<{ vacuum_count: string; analyze_count: string }>(
       `SELECT vacuum_count, analyze_count FROM pg_stat_user_tables
@@ -220,18 +221,9 @@ describe('event retention and embedded upkeep', () => {
   it('checkpoints PGlite once enough WAL is written, and leaves that to the checkpointer on PostgreSQL', async () => {
     const threshold = 64 * 1024;
     const m = new Maintenance({ ...h.services, retentionDays: 30, checkpointWalBytes: threshold });
-    // 40 events with their dispatches and deliveries: well over 64 KiB of WAL.
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        h.inject({
-          method: 'POST',
-          url: '/api/v1/public/webhook/ret',
-          payload: { i, pad: 'x'.repeat(2_000) },
-        }),
-      ),
-    );
-    // Every delivery's outcome written, so no WAL comes after the checkpoint.
-    await settled();
+    // 40 events with their dispatches and deliveries: well over 64 KiB of WAL. Every outcome is written
+    // before the check, so no WAL comes after the checkpoint.
+    await fireMany(40, 'x'.repeat(2_000));
     if (h.db.dialect === 'pglite') {
       expect(await walSinceCheckpoint(h.db)).toBeGreaterThan(threshold);
       expect(await m.checkpointIfDue()).toBe(true);
