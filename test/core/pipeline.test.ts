@@ -53,6 +53,31 @@ describe('ingest pipeline', () => {
     expect(ev.meta.routing).toEqual([{ workflow_id: 'wf-pipe', trigger_node_id: 'hook', matched: true }]);
   });
 
+  it("answers a batch's events before it starts their engine calls", async () => {
+    // The acknowledgements of a commit must not wait for the engine requests of its dispatches.
+    const { dispatcher } = h.services;
+    const done = h.engine.executeCalls().length;
+    let started = 0;
+    dispatcher.observer = () => started++;
+    try {
+      const startedAtAnswer = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          h
+            .inject({ method: 'POST', url: '/api/v1/public/webhook/pipe', payload: { order: i } })
+            .then((r) => {
+              expect(r.statusCode).toBe(202);
+              return started;
+            }),
+        ),
+      );
+      expect(startedAtAnswer).toEqual(Array(10).fill(0));
+      await h.until(() => h.engine.executeCalls().length >= done + 10);
+      expect(started).toBe(10);
+    } finally {
+      dispatcher.observer = undefined;
+    }
+  });
+
   it('waits at least Retry-After before retrying a 429', async () => {
     h.engine.behaviour.executeStatus = 429;
     h.engine.behaviour.retryAfterS = 3;
