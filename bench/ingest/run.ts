@@ -4,14 +4,20 @@
  * PostgreSQL, next to a bare Fastify echo route, plus ack latency at 1,000 requests/s: autocannon's fixed
  * rate (bursts of 10) and an evenly paced open-loop generator (latency from each request's due instant).
  *
- *   npm run bench:ingest -- [--duration 30] [--connections 100] [--rate 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
+ *   npm run bench:ingest -- [--duration 30] [--connections 100] [--rate 1000] [--pg postgres://postgres@127.0.0.1:5432/test] [--pin]
+ *
+ * `--pin` runs the measured server (the service, or the echo route) on CPU 0 and the generator and the
+ * engine stand-in on CPU 1 (`taskset`), the pinned layout of the project's measurement method; PostgreSQL
+ * stays where its scheduler puts it. Without it every process may run on either core.
  *
  * Each request is a 1.5 KB GitHub-like JSON body with a unique Standard Webhooks id and signature, so
  * none is deduplicated. On PostgreSQL the fixed-rate phase also counts transactions committed and WAL
- * flushes per 1,000 events (pg_stat_database, pg_stat_wal): work that the VM's speed does not move.
+ * flushes per 1,000 events (pg_stat_database, pg_stat_wal): work that the VM's speed does not move. Each
+ * phase reports the host's steal time (`host_steal_cores`), and the evenly paced one its p99 outside the
+ * 100-ms windows with steal (a diagnostic beside the figure, never instead of it).
  * Results go to stdout and bench/results/ingest-<timestamp>.json.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -33,12 +39,20 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1000' },
     pg: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/test' },
     only: { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
 const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections);
 const RATE = Number(args.rate);
+/** CPUs of the measured server and of the load side (generator, engine stand-in) with --pin. */
+const CPU = args.pin ? { server: 0, load: 1 } : null;
+if (CPU) {
+  if (cpus().length < 2) throw new Error('--pin needs two CPUs');
+  // Every thread of this process (the generator), and those it starts later, on the load side's CPU.
+  execFileSync('taskset', ['-a', '-p', '-c', String(CPU.load), String(process.pid)], { stdio: 'ignore' });
+}
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
 const BODY = JSON.stringify({
@@ -71,8 +85,11 @@ interface Proc {
   pid: number;
 }
 
-function start(cmd: string[], env: Record<string, string>, ready: RegExp): Promise<Proc> {
-  const proc = spawn(process.execPath, cmd, {
+/** Starts a Node process, on one CPU when `cpu` is given (taskset execs node: the pid stays node's). */
+function start(cmd: string[], env: Record<string, string>, ready: RegExp, cpu?: number): Promise<Proc> {
+  const [file, argv] =
+    cpu === undefined ? [process.execPath, cmd] : ['taskset', ['-c', String(cpu), process.execPath, ...cmd]];
+  const proc = spawn(file, argv, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -124,6 +141,27 @@ function postgresCpuSeconds(): number {
     }
   }
   return total;
+}
+
+/**
+ * Steal time of the whole VM, in CPU seconds (/proc/stat): time the hypervisor ran something else while
+ * one of our vCPUs had work. It is the host's contention, which this box cannot see otherwise, and it
+ * stalls whatever was running on the stolen vCPU; each phase reports it beside its figures.
+ */
+function hostStealSeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/ +/);
+  return Number(f[8]) / 100;
+}
+
+/** Runs a load phase and adds the cores' worth of steal time during it. */
+async function withSteal<T extends object>(
+  phase: () => Promise<T>,
+): Promise<T & { host_steal_cores: number }> {
+  const s0 = hostStealSeconds();
+  const t0 = performance.now();
+  const r = await phase();
+  const cores = (hostStealSeconds() - s0) / ((performance.now() - t0) / 1000);
+  return { ...r, host_steal_cores: Math.round(cores * 100) / 100 };
 }
 
 function cpuSeconds(pid: number): number {
@@ -191,6 +229,17 @@ async function paced(
   let errors = 0;
   const total = Math.round(opts.rate * opts.duration);
   const start = performance.now() + 20;
+  // Latencies by the 100-ms window their request was due in, and the windows in which the host stole
+  // time: the p99 outside those windows (and their neighbours) shows what the host's contention adds.
+  const WINDOW_MS = 100;
+  const byWindow = new Map<number, number[]>();
+  const stolen = new Set<number>();
+  let lastSteal = hostStealSeconds();
+  const sampler = setInterval(() => {
+    const v = hostStealSeconds();
+    if (v > lastSteal) stolen.add(Math.floor((performance.now() - start) / WINDOW_MS));
+    lastSteal = v;
+  }, WINDOW_MS);
   const pending = new Set<Promise<void>>();
   let i = 0;
   while (i < total) {
@@ -204,7 +253,12 @@ async function paced(
         .then(async (res) => {
           await res.body.dump();
           if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
-          latencies.push(performance.now() - due);
+          const latency = performance.now() - due;
+          latencies.push(latency);
+          const w = Math.floor((due - start) / WINDOW_MS);
+          const inWindow = byWindow.get(w);
+          if (inWindow) inWindow.push(latency);
+          else byWindow.set(w, [latency]);
         })
         .catch(() => {
           errors++;
@@ -217,10 +271,15 @@ async function paced(
   await Promise.all(pending);
   const elapsed = (performance.now() - start) / 1000;
   await pool.close();
+  clearInterval(sampler);
+  const unstolen: number[] = [];
+  for (const [w, xs] of byWindow)
+    if (!stolen.has(w - 1) && !stolen.has(w) && !stolen.has(w + 1)) unstolen.push(...xs);
+  const quantile = (xs: number[], f: number) =>
+    Math.round((xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? NaN) * 10) / 10;
   latencies.sort((a, b) => a - b);
-  const q = (f: number) =>
-    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))] ?? NaN) * 10) /
-    10;
+  unstolen.sort((a, b) => a - b);
+  const q = (f: number) => quantile(latencies, f);
   return {
     target_per_s: opts.rate,
     requests_per_s: Math.round(latencies.length / elapsed),
@@ -228,6 +287,10 @@ async function paced(
     non_2xx: non2xx,
     errors,
     latency_ms: { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: q(1) },
+    // A diagnostic, not the figure: the requests due where the host stole no time nearby.
+    windows_100ms: byWindow.size,
+    windows_with_steal: [...byWindow.keys()].filter((w) => stolen.has(w)).length,
+    outside_steal: { requests: unstolen.length, p99_ms: quantile(unstolen, 0.99) },
   };
 }
 
@@ -251,6 +314,7 @@ async function startEngine() {
     ['--import', 'tsx', 'tools/stubEngine.ts', '--port', '0', '--record', 'keys'],
     {},
     /listening on (http:\/\/\S+)/,
+    CPU?.load,
   );
   const stats = async () => {
     const r = await fetch(`${p.url}/_stub/stats`);
@@ -283,6 +347,7 @@ async function runBackend(
     ['--import', 'tsx', 'src/main.ts'],
     { PORT: '0', LOG_LEVEL: 'info', WORKFLOW_ENGINE_URL: engineUrl, DISPATCH_CONCURRENCY: '128', ...env },
     /"address":"(http:\/\/[^"]+)"/,
+    CPU?.server,
   );
   let acked = 0;
   let result: Record<string, unknown>;
@@ -323,22 +388,18 @@ async function runBackend(
     // to deliver that backlog to the engine.
     await settledStats();
     const wal0 = await walCounters?.();
-    const fixed = await load(svc.url, '/api/v1/public/webhook/bench', {
-      duration: DURATION,
-      rate: RATE,
-      signed: true,
-    });
+    const fixed = await withSteal(() =>
+      load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, rate: RATE, signed: true }),
+    );
     await drain(warm['2xx'] + fixed['2xx']);
     await settledStats();
     const wal1 = await walCounters?.();
     // Transactions and WAL flushes per 1,000 events at the fixed rate, delivery and outcomes included.
     const per1000 = (k: keyof WalCounters) =>
       wal0 && wal1 ? Math.round((1000 * (wal1[k] - wal0[k])) / fixed['2xx']) : undefined;
-    const even = await paced(svc.url, '/api/v1/public/webhook/bench', {
-      duration: DURATION,
-      rate: RATE,
-      signed: true,
-    });
+    const even = await withSteal(() =>
+      paced(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, rate: RATE, signed: true }),
+    );
     await drain(warm['2xx'] + fixed['2xx'] + even.total_2xx);
     const cpu0 = cpuSeconds(svc.pid);
     const pg0 = postgresCpuSeconds();
@@ -346,7 +407,9 @@ async function runBackend(
     const gen0 = process.cpuUsage();
     const t0 = Date.now();
     const before = (await engine.stats()).distinct_keys;
-    const max = await load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, signed: true });
+    const max = await withSteal(() =>
+      load(svc.url, '/api/v1/public/webhook/bench', { duration: DURATION, signed: true }),
+    );
     const elapsed = (Date.now() - t0) / 1000;
     const cpu = (cpuSeconds(svc.pid) - cpu0) / elapsed;
     const pgCpu = (postgresCpuSeconds() - pg0) / elapsed;
@@ -360,6 +423,7 @@ async function runBackend(
       backend: name,
       max_throughput: {
         ...summary(max),
+        host_steal_cores: max.host_steal_cores,
         service_cpu_cores: Math.round(cpu * 100) / 100,
         // PostgreSQL's processes (0 on PGlite, which runs inside the service).
         postgres_cpu_cores: Math.round(pgCpu * 100) / 100,
@@ -371,6 +435,7 @@ async function runBackend(
       fixed_rate: {
         target_per_s: RATE,
         ...summary(fixed),
+        host_steal_cores: fixed.host_steal_cores,
         commits_per_1000_events: per1000('commits'),
         wal_syncs_per_1000_events: per1000('syncs'),
       },
@@ -403,16 +468,21 @@ async function main() {
       ['--import', 'tsx', 'bench/ingest/echo.ts'],
       { PORT: '0' },
       /"address":"(http:\/\/[^"]+)"/,
+      CPU?.server,
     );
     try {
       await load(echo.url, '/echo', { duration: WARMUP, signed: false });
-      const max = await load(echo.url, '/echo', { duration: DURATION, signed: false });
-      const fixed = await load(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
-      const even = await paced(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false });
+      const max = await withSteal(() => load(echo.url, '/echo', { duration: DURATION, signed: false }));
+      const fixed = await withSteal(() =>
+        load(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false }),
+      );
+      const even = await withSteal(() =>
+        paced(echo.url, '/echo', { duration: DURATION, rate: RATE, signed: false }),
+      );
       results.push({
         backend: 'bare fastify echo',
-        max_throughput: summary(max),
-        fixed_rate: { target_per_s: RATE, ...summary(fixed) },
+        max_throughput: { ...summary(max), host_steal_cores: max.host_steal_cores },
+        fixed_rate: { target_per_s: RATE, ...summary(fixed), host_steal_cores: fixed.host_steal_cores },
         even_rate: even,
       });
     } finally {
