@@ -225,7 +225,6 @@ async function paced(
 ) {
   const prefix = randomBytes(4).toString('hex');
   const pool = new Pool(url, { connections: 128 });
-  const latencies: number[] = [];
   let non2xx = 0;
   let errors = 0;
   const total = Math.round(opts.rate * opts.duration);
@@ -255,7 +254,6 @@ async function paced(
           await res.body.dump();
           if (res.statusCode < 200 || res.statusCode > 299) non2xx++;
           const latency = performance.now() - due;
-          latencies.push(latency);
           const w = Math.floor((due - start) / WINDOW_MS);
           const inWindow = byWindow.get(w);
           if (inWindow) inWindow.push(latency);
@@ -278,7 +276,7 @@ async function paced(
     if (!stolen.has(w - 1) && !stolen.has(w) && !stolen.has(w + 1)) unstolen.push(...xs);
   const quantile = (xs: number[], f: number) =>
     Math.round((xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? NaN) * 10) / 10;
-  latencies.sort((a, b) => a - b);
+  const latencies = [...byWindow.values()].flat().sort((a, b) => a - b);
   unstolen.sort((a, b) => a - b);
   const q = (f: number) => quantile(latencies, f);
   return {
@@ -295,7 +293,7 @@ async function paced(
   };
 }
 
-type Result = Awaited<ReturnType<typeof autocannon>>;
+type Result = Awaited<ReturnType<typeof autocannon>> & { host_steal_cores: number };
 const summary = (r: Result) => ({
   requests_per_s: Math.round(r.requests.average),
   total_2xx: r['2xx'],
@@ -303,6 +301,7 @@ const summary = (r: Result) => ({
   errors: r.errors,
   timeouts: r.timeouts,
   latency_ms: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+  host_steal_cores: r.host_steal_cores,
 });
 
 /**
@@ -426,7 +425,6 @@ async function runBackend(
       backend: name,
       max_throughput: {
         ...summary(max),
-        host_steal_cores: max.host_steal_cores,
         service_cpu_cores: Math.round(cpu * 100) / 100,
         // PostgreSQL's processes (0 on PGlite, which runs inside the service).
         postgres_cpu_cores: Math.round(pgCpu * 100) / 100,
@@ -438,7 +436,6 @@ async function runBackend(
       fixed_rate: {
         target_per_s: RATE,
         ...summary(fixed),
-        host_steal_cores: fixed.host_steal_cores,
         commits_per_1000_events: per1000('commits'),
         wal_syncs_per_1000_events: per1000('syncs'),
       },
@@ -485,8 +482,8 @@ async function main() {
       );
       results.push({
         backend: 'bare fastify echo',
-        max_throughput: { ...summary(max), host_steal_cores: max.host_steal_cores },
-        fixed_rate: { target_per_s: RATE, ...summary(fixed), host_steal_cores: fixed.host_steal_cores },
+        max_throughput: summary(max),
+        fixed_rate: { target_per_s: RATE, ...summary(fixed) },
         even_rate: even,
       });
     } finally {

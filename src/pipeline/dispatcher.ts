@@ -164,6 +164,8 @@ export class Dispatcher {
    */
   private pollAgainBy: number | null = null;
   private running = false;
+  /** A pump of rows accepted at insert is due in the check phase (startAccepted). */
+  private pumpScheduled = false;
   private readonly idle = new Set<() => void>();
   private readonly resolvers = new Map<string, ResumeResolver>();
   /** Benchmark hook: each engine call as it starts, with the clock's time. */
@@ -254,10 +256,24 @@ export class Dispatcher {
       else this.queue.push(d);
     }
     mergeByNotBefore(this.scheduled, later);
-    this.pump();
+    this.startAccepted();
     this.armSchedule();
     if (unclaimedDueAt !== null)
       this.pollWithin(Math.max(this.deps.config.pollIntervalMs, unclaimedDueAt - now));
+  }
+
+  /**
+   * Starts the engine calls of rows accepted at insert in the check phase, after the answers of their
+   * commit: those are written in the microtasks of its callback, so no acknowledgement waits for the
+   * engine requests of its batch (each a JSON body and a socket write). Accepts in one turn share a pump.
+   */
+  private startAccepted(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private armSchedule(): void {
@@ -477,6 +493,8 @@ export class Dispatcher {
    */
   async stop(): Promise<void> {
     if (!this.running) return;
+    // Rows accepted this turn start as they would have, and are waited for below like the calls under way.
+    if (this.pumpScheduled) this.pump();
     this.running = false;
     this.pollAlarm.cancel();
     this.scheduleAlarm.cancel();

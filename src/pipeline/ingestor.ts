@@ -98,8 +98,6 @@ export class Ingestor {
   private readonly queue: Pending[] = [];
   private readonly routes = new RouteCache();
   private running = 0;
-  /** Committed batches whose claims are not yet with the dispatcher (handOver). */
-  private handingOver = 0;
   private stopped = false;
   private drainScheduled = false;
   private readonly drained = new Set<() => void>();
@@ -152,37 +150,10 @@ export class Ingestor {
     return this.queue.length;
   }
 
-  /** Refuses new events and waits for the transactions under way and their hand-overs. */
+  /** Refuses new events and waits for the transactions under way. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (!this.idle) await new Promise<void>((r) => this.drained.add(r));
-  }
-
-  private get idle(): boolean {
-    return this.running === 0 && this.queue.length === 0 && this.handingOver === 0;
-  }
-
-  private settle(): void {
-    if (!this.idle) return;
-    for (const f of this.drained) f();
-    this.drained.clear();
-  }
-
-  /**
-   * Gives a committed batch's claims to the dispatcher after its answers are written: the answers go out
-   * in the microtasks of the commit's callback, the engine calls in the check phase after them, so no
-   * acknowledgement waits for the engine requests of its batch (each a JSON body and a socket write).
-   */
-  private handOver(accept: () => void): void {
-    this.handingOver++;
-    setImmediate(() => {
-      try {
-        accept();
-      } finally {
-        this.handingOver--;
-        this.settle();
-      }
-    });
+    if (this.running > 0 || this.queue.length > 0) await new Promise<void>((r) => this.drained.add(r));
   }
 
   private drain(): void {
@@ -191,7 +162,10 @@ export class Ingestor {
       this.running++;
       void this.commitBatch(batch).finally(() => {
         this.running--;
-        this.settle();
+        if (this.running === 0 && this.queue.length === 0) {
+          for (const f of this.drained) f();
+          this.drained.clear();
+        }
         this.drain();
         if (this.running === 0) this.deps.dispatcher.carrierIdle();
       });
@@ -363,7 +337,7 @@ export class Ingestor {
     const { metrics } = this.deps;
     metrics.ingestBatchSize.observe(batch.length);
     metrics.ingestCommitSeconds.observe((performance.now() - started) / 1000);
-    this.handOver(() => dispatcher.accept(claimed, reserved, reservedTicks, unclaimedDueAt));
+    dispatcher.accept(claimed, reserved, reservedTicks, unclaimedDueAt);
     for (const r of results) {
       if (r.outcome) {
         const kind = r.p.event.kind;
